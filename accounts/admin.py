@@ -1,0 +1,96 @@
+"""Admin for users, areas, tokens and the audit log. User changes go through the
+services, so the own-role and last-admin rules hold here too."""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts import services
+from accounts.models import ApiToken, AuditLog, DispatchArea, User
+from tracetrack.errors import ServiceError
+
+
+@admin.register(DispatchArea)
+class DispatchAreaAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "role", "dispatch_area", "is_active", "last_login"]
+    list_filter = ["role", "dispatch_area", "is_active"]
+    list_select_related = ["dispatch_area"]
+    search_fields = ["username", "email"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        ("Profile", {"fields": ["email", "first_name", "last_name"]}),
+        ("Role", {"fields": ["role", "dispatch_area", "is_active"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"fields": ["username", "role", "dispatch_area", "password1", "password2"]})]
+    readonly_fields = ["last_login", "date_joined"]
+
+    def save_model(self, request, obj, form, change):
+        try:
+            if change:
+                services.user_update(
+                    actor=request.user,
+                    target=obj,
+                    role=form.cleaned_data.get("role", obj.role),
+                    dispatch_area=form.cleaned_data.get("dispatch_area"),
+                    email=form.cleaned_data.get("email", obj.email),
+                    is_active=form.cleaned_data.get("is_active", obj.is_active),
+                )
+                type(obj).objects.filter(pk=obj.pk).update(first_name=obj.first_name, last_name=obj.last_name)
+            else:
+                created = services.user_create(
+                    actor=request.user,
+                    username=obj.username,
+                    password=form.cleaned_data["password1"],
+                    role=form.cleaned_data["role"],
+                    dispatch_area=form.cleaned_data.get("dispatch_area"),
+                    validate=False,  # the add form has validated it already
+                )
+                obj.pk = created.pk
+        except ServiceError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+
+    def delete_model(self, request, obj):
+        try:
+            services.user_delete(actor=request.user, target=obj)
+        except ServiceError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            self.delete_model(request, user)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "name", "user", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user"]
+    search_fields = ["prefix", "name", "user__username"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    exclude = ["key_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "actor_username", "action", "entity_type", "entity_id", "ip"]
+    list_filter = ["action", "entity_type"]
+    search_fields = ["=entity_id", "=actor_username", "=request_id"]
+    date_hierarchy = "timestamp"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,204 @@
+"""User and API-token changes. Every rule about users lives here (DESIGN.md rule 10)."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.audit import audit
+from accounts.models import ApiToken, DispatchArea, Role, User
+from accounts.policy import require
+from accounts.selectors import active_admins, area_by_code
+from tracetrack.errors import InvalidInput, UserRefused, invalid
+
+UNSET: Any = object()
+TOKEN_PREFIX = "tt_"
+# last_used_at is a convenience for people reading the token list; writing it on every
+# request would turn each API read into a write, so it is refreshed at most this often.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def _snapshot(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "email": user.email,
+        "role": user.role,
+        "dispatch_area": user.dispatch_area.code if user.dispatch_area_id else None,
+        "is_active": user.is_active,
+    }
+
+
+def _check_role(role: str) -> str:
+    if role not in Role.values:
+        raise invalid("role", f"Role must be one of {', '.join(Role.values)}.")
+    return role
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput({"password": list(exc.messages)}) from None
+
+
+def _apply_role(user: User, role: str, area: DispatchArea | None) -> None:
+    """Role decides admin-site access: admins are Django superusers, others are not."""
+    if role == Role.DISPATCHER and area is None:
+        raise invalid("dispatch_area", "A dispatcher needs a dispatch area.")
+    user.role = role
+    user.dispatch_area = area
+    user.is_staff = user.is_superuser = role == Role.ADMIN
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    password: str | None,
+    role: str,
+    dispatch_area: "str | DispatchArea | None" = None,
+    email: str = "",
+    validate: bool = True,
+) -> User:
+    """Create a user. `actor=None` is the system (management commands). A password of
+    `None` makes an account that cannot log in until one is set."""
+    if actor is not None:
+        require(actor, "user.manage")
+    username = (username or "").strip()
+    if not username:
+        raise invalid("username", "A username is required.")
+    user = User(username=username, email=(email or "").strip())
+    _apply_role(user, _check_role(role), area_by_code(dispatch_area))
+    if password is None:
+        user.set_unusable_password()
+    else:
+        if validate:
+            _check_password(password, user)
+        user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise UserRefused("user_exists", f"User {username!r} already exists.") from None
+    audit(actor=actor, action="user.create", entity_type="user", entity_id=user.username, after=_snapshot(user))
+    return user
+
+
+def _ensure_other_active_admin(target: User) -> None:
+    """Refuse with `last_admin` when `target` is the only active admin. The active admins
+    are locked so that two admins demoting each other at once cannot both succeed."""
+    admin_ids = list(active_admins().select_for_update().order_by("pk").values_list("pk", flat=True))
+    if not [pk for pk in admin_ids if pk != target.pk]:
+        raise UserRefused("last_admin", "This is the last active admin; make another admin first.")
+
+
+@transaction.atomic
+def user_update(
+    *,
+    actor: User | None,
+    target: User,
+    role: str = UNSET,
+    dispatch_area: "str | DispatchArea | None" = UNSET,
+    email: str = UNSET,
+    is_active: bool = UNSET,
+    password: str = UNSET,
+) -> User:
+    """Change a user. Nobody changes their own role (`own_role`, checked first); the last
+    active admin cannot be demoted or deactivated (`last_admin`)."""
+    if actor is not None:
+        require(actor, "user.manage")
+    target = User.objects.select_for_update().select_related("dispatch_area").get(pk=target.pk)
+    before = _snapshot(target)
+
+    new_role = target.role if role is UNSET else role
+    if new_role != target.role and actor is not None and actor.pk == target.pk:
+        raise UserRefused("own_role", "You cannot change your own role.")
+    _check_role(new_role)
+    new_area = target.dispatch_area if dispatch_area is UNSET else area_by_code(dispatch_area)
+    new_active = target.is_active if is_active is UNSET else bool(is_active)
+
+    loses_admin = target.is_active and target.role == Role.ADMIN and (new_role != Role.ADMIN or not new_active)
+    if loses_admin:
+        _ensure_other_active_admin(target)
+
+    _apply_role(target, new_role, new_area)
+    target.is_active = new_active
+    if email is not UNSET:
+        target.email = (email or "").strip()
+    if password is not UNSET:
+        _check_password(password, target)
+        target.set_password(password)
+    target.save()
+
+    after = _snapshot(target)
+    if password is not UNSET:
+        after["password"] = "changed"
+    if after != before:
+        action = "user.role_change" if before["role"] != after["role"] else "user.update"
+        audit(actor=actor, action=action, entity_type="user", entity_id=target.username, before=before, after=after)
+    return target
+
+
+@transaction.atomic
+def user_delete(*, actor: User | None, target: User) -> None:
+    """Delete a user; their scans and bills stay (the user column becomes empty)."""
+    if actor is not None:
+        require(actor, "user.manage")
+    target = User.objects.select_for_update().get(pk=target.pk)
+    if target.is_active and target.role == Role.ADMIN:
+        _ensure_other_active_admin(target)
+    before = _snapshot(target)
+    target.delete()
+    audit(actor=actor, action="user.delete", entity_type="user", entity_id=before["username"], before=before)
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_create(*, user: User, name: str = "", ttl_days: int | None = None) -> tuple[ApiToken, str]:
+    """Make an API token for `user`. Returns the row and the secret, which is not stored
+    and cannot be shown again."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        name=(name or "").strip()[:100],
+        key_hash=_hash_token(raw),
+        prefix=raw[:10],
+        created_at=now,
+        expires_at=now + timedelta(days=ttl_days or settings.TOKEN_TTL_DAYS),
+    )
+    audit(actor=user, action="token.create", entity_type="api_token", entity_id=token.pk, after={"name": token.name})
+    return token, raw
+
+
+def token_authenticate(raw: str) -> ApiToken | None:
+    """The usable token whose secret is `raw`, or `None` (unknown, expired, revoked, or its
+    user deactivated)."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = ApiToken.objects.select_related("user", "user__dispatch_area").filter(key_hash=_hash_token(raw)).first()
+    now = timezone.now()
+    if token is None or not token.is_usable(now):
+        return None
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+@transaction.atomic
+def token_revoke(*, actor: User, token: ApiToken) -> None:
+    """Revoke a token; revoking twice is harmless."""
+    updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if updated:
+        audit(actor=actor, action="token.revoke", entity_type="api_token", entity_id=token.pk)

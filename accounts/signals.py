@@ -1,0 +1,24 @@
+"""Audit rows for logins, failed logins and lockouts (DESIGN.md, AuditLog)."""
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+from accounts.audit import audit
+
+
+@receiver(user_logged_in, dispatch_uid="audit_login")
+def audit_login(sender, request, user, **kwargs):
+    audit(actor=user, action="auth.login", entity_type="user", entity_id=user.username)
+
+
+@receiver(user_login_failed, dispatch_uid="audit_login_failed")
+def audit_login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]
+    audit(actor=None, actor_username=username, action="auth.login_failed", entity_type="user", entity_id=username)
+
+
+@receiver(user_locked_out, dispatch_uid="audit_lockout")
+def audit_lockout(sender, request, username, ip_address, **kwargs):
+    username = str(username or "")[:150]
+    audit(actor=None, actor_username=username, action="auth.locked_out", entity_type="user", entity_id=username)

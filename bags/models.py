@@ -1,0 +1,86 @@
+"""Bags and the parent → child links between them."""
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+from accounts.models import DispatchArea, User
+
+# The database refuses a child_count above this; PARENT_CAPACITY (a setting) may be set
+# anywhere up to it without a migration.
+PARENT_CAPACITY_CEILING = 100
+
+
+class BagKind(models.TextChoices):
+    PARENT = "parent", "Parent"
+    CHILD = "child", "Child"
+
+
+class BagStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+class Bag(models.Model):
+    """A bag with a QR label. A parent holds up to PARENT_CAPACITY children and carries
+    their number in `child_count` (kept exact by the scan services). A child is `pending`
+    until it is linked to a parent, then `completed`. A bag's kind never changes."""
+
+    qr_id = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=6, choices=BagKind.choices)
+    status = models.CharField(max_length=11, choices=BagStatus.choices, default=BagStatus.PENDING)
+    dispatch_area = models.ForeignKey(
+        DispatchArea, null=True, blank=True, on_delete=models.PROTECT, related_name="bags", db_index=False
+    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    child_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=BagKind.values), name="bag_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=BagStatus.values), name="bag_status_valid"),
+            models.CheckConstraint(
+                condition=Q(child_count__gte=0, child_count__lte=PARENT_CAPACITY_CEILING),
+                name="bag_child_count_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=BagKind.PARENT)
+                | Q(child_count=0, status__in=[BagStatus.PENDING, BagStatus.COMPLETED]),
+                name="bag_child_shape",
+            ),
+            models.CheckConstraint(condition=Q(qr_id=Upper(F("qr_id"))), name="bag_qr_id_upper"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at"], name="bag_created"),
+            models.Index(fields=["dispatch_area", "-created_at"], name="bag_area_created"),
+            models.Index(fields=["kind", "status", "-created_at"], name="bag_kind_status_created"),
+        ]
+
+    def __str__(self):
+        return self.qr_id
+
+    @property
+    def is_parent(self) -> bool:
+        return self.kind == BagKind.PARENT
+
+
+class Link(models.Model):
+    """Parent → child. The unique child column makes "one parent per child" a database
+    fact, whatever the concurrency."""
+
+    parent = models.ForeignKey(Bag, on_delete=models.CASCADE, related_name="child_links", db_index=False)
+    child = models.OneToOneField(Bag, on_delete=models.CASCADE, related_name="parent_link")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("child")), name="link_not_self"),
+        ]
+        indexes = [models.Index(fields=["parent", "created_at"], name="link_parent_created")]
+
+    def __str__(self):
+        return f"{self.parent_id} → {self.child_id}"

@@ -1,0 +1,122 @@
+"""Creating and deleting bags; the parent status rule shared by every service that
+changes a parent's children."""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from accounts.audit import audit
+from accounts.models import DispatchArea, User
+from accounts.policy import require
+from accounts.selectors import area_by_code
+from bags.codes import parse_code
+from bags.models import Bag, BagKind, BagStatus, Link
+from tracetrack.errors import BagRefused, NotFound, invalid
+
+
+def parent_status(child_count: int) -> str:
+    """pending with no children, completed when full, in_progress between."""
+    if child_count <= 0:
+        return BagStatus.PENDING
+    if child_count >= settings.PARENT_CAPACITY:
+        return BagStatus.COMPLETED
+    return BagStatus.IN_PROGRESS
+
+
+def set_child_count(parent: Bag, child_count: int) -> None:
+    """Save a locked parent's new child count and the status that follows from it."""
+    parent.child_count = child_count
+    parent.status = parent_status(child_count)
+    parent.save(update_fields=["child_count", "status", "updated_at"])
+
+
+def new_bag_area(*, user: User, requested: "str | DispatchArea | None") -> DispatchArea | None:
+    """DESIGN.md rule 7: a dispatcher's new parent takes their own area whatever they send;
+    for users without an area it takes the area they send, or none."""
+    if user.dispatch_area_id is not None and user.is_dispatcher:
+        return user.dispatch_area
+    return area_by_code(requested)
+
+
+def bag_snapshot(bag: Bag) -> dict:
+    return {
+        "qr_id": bag.qr_id,
+        "kind": bag.kind,
+        "status": bag.status,
+        "dispatch_area": bag.dispatch_area.code if bag.dispatch_area_id else None,
+        "child_count": bag.child_count,
+    }
+
+
+@transaction.atomic
+def bag_create(*, user: User, qr_id: str, kind: str, dispatch_area: "str | DispatchArea | None" = None) -> Bag:
+    """Register a bag without scanning it (billers and admins). It starts `pending`."""
+    require(user, "bag.create")
+    if kind not in BagKind.values:
+        raise invalid("kind", "Kind must be 'parent' or 'child'.")
+    code = parse_code(qr_id, kind)
+    bag = Bag(qr_id=code, kind=kind, status=BagStatus.PENDING, created_by=user)
+    bag.dispatch_area = new_bag_area(user=user, requested=dispatch_area)
+    try:
+        with transaction.atomic():
+            bag.save(force_insert=True)
+    except IntegrityError:
+        raise BagRefused("bag_exists", f"Bag {code} already exists.") from None
+    return bag
+
+
+def _bill_freezes(parent_id: int) -> bool:
+    from billing.models import BillBag, BillStatus
+
+    return BillBag.objects.filter(parent_id=parent_id, bill__status=BillStatus.COMPLETED).exists()
+
+
+@transaction.atomic
+def bag_delete(*, user: User, qr_id: str) -> None:
+    """Delete a bag (admins, DESIGN.md rule 12). A child leaves its parent, whose count and
+    status follow; a parent's children go back to `pending` and its place on a bill is
+    freed. Refused with `bill_completed` when the bag or its parent is on a completed bill.
+    Scan rows stay. Locks are taken bill → parent → child, the order every service uses."""
+    from billing.models import Bill, BillBag
+    from billing.services import set_parent_count
+
+    require(user, "bag.delete")
+    code = str(qr_id or "").strip().upper()
+    found = Bag.objects.filter(qr_id=code).first()
+    if found is None:
+        raise NotFound(detail=f"No bag {code}.")
+
+    if found.kind == BagKind.PARENT:
+        place = BillBag.objects.filter(parent_id=found.pk).first()
+        bill = Bill.objects.select_for_update().get(pk=place.bill_id) if place else None
+        bag = Bag.objects.select_for_update().filter(pk=found.pk).first()
+        if bag is None:
+            raise NotFound(detail=f"No bag {code}.")
+        place_now = BillBag.objects.filter(parent_id=bag.pk).first()
+        if (place_now.bill_id if place_now else None) != (bill.pk if bill else None):
+            raise BagRefused("conflict", f"Bag {code} was moved to another bill meanwhile; try again.")
+        if bill is not None and bill.is_completed:
+            raise BagRefused("bill_completed", f"Bag {code} is on completed bill {bill.bill_id}; reopen it first.")
+        before = bag_snapshot(bag)
+        Bag.objects.filter(parent_link__parent=bag).update(status=BagStatus.PENDING)
+        Link.objects.filter(parent=bag).delete()
+        if place_now is not None:
+            place_now.delete()
+            set_parent_count(bill, bill.parent_count - 1)
+    else:
+        link = Link.objects.filter(child_id=found.pk).first()
+        parent = Bag.objects.select_for_update().get(pk=link.parent_id) if link else None
+        bag = Bag.objects.select_for_update().filter(pk=found.pk).first()
+        if bag is None:
+            raise NotFound(detail=f"No bag {code}.")
+        link_now = Link.objects.filter(child_id=bag.pk).first()
+        if (link_now.parent_id if link_now else None) != (parent.pk if parent else None):
+            raise BagRefused("conflict", f"Bag {code} was moved to another parent meanwhile; try again.")
+        if parent is not None and _bill_freezes(parent.pk):
+            raise BagRefused("bill_completed", f"Bag {code} is in {parent.qr_id}, which is on a completed bill.")
+        before = bag_snapshot(bag)
+        if link_now is not None:
+            link_now.delete()
+            set_child_count(parent, parent.child_count - 1)
+
+    bag.delete()
+    audit(actor=user, action="bag.delete", entity_type="bag", entity_id=code, before=before)

@@ -1,0 +1,122 @@
+"""Reads about bills: weights, lists with totals, the end-of-day summary."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from billing.models import Bill, BillBag
+
+
+def expected_weight_kg(capacity: int) -> float:
+    """Rule 8: a bill's expected weight is capacity × full parents × kg per child."""
+    return float(capacity * settings.PARENT_CAPACITY * settings.KG_PER_CHILD)
+
+
+def actual_weight_kg(child_count: int) -> float:
+    return float(child_count * settings.KG_PER_CHILD)
+
+
+def _children_on_bill() -> Subquery:
+    return Subquery(
+        BillBag.objects.filter(bill=OuterRef("pk"))
+        .order_by()
+        .values("bill")
+        .annotate(total=Sum("parent__child_count"))
+        .values("total"),
+        output_field=IntegerField(),
+    )
+
+
+def bills_with_totals() -> QuerySet[Bill]:
+    """Bills annotated with `child_total`, the children in their parents (one subquery per
+    row on the page, answered from the bill's BillBag index)."""
+    return Bill.objects.select_related("created_by").annotate(child_total=Coalesce(_children_on_bill(), Value(0)))
+
+
+def bill_get(*, bill_id: str) -> Bill:
+    from billing.codes import normalize_bill_id
+    from tracetrack.errors import NotFound
+
+    code = normalize_bill_id(bill_id)
+    bill = bills_with_totals().filter(bill_id=code).first()
+    if bill is None:
+        raise NotFound(detail=f"No bill {code}.")
+    return bill
+
+
+def bill_parent_codes(bill: Bill) -> list[str]:
+    return list(
+        BillBag.objects.filter(bill=bill).order_by("created_at", "pk").values_list("parent__qr_id", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    date: date
+    bills_created: int
+    bills_completed: int
+    parents: int
+    children: int
+    actual_weight_kg: float
+    expected_weight_kg: float
+    by_user: list[dict]
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The start and end of `day` in TIME_ZONE (rule 14), as aware datetimes."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+
+
+def bill_day_summary(*, day: date) -> DaySummary:
+    """The end-of-day summary: bills created and completed that day, and the parents,
+    children and weights of the bills completed that day; per user, bills created,
+    bills completed and parents added."""
+    start, end = day_bounds(day)
+    created = Bill.objects.filter(created_at__gte=start, created_at__lt=end)
+    completed = bills_with_totals().filter(completed_at__gte=start, completed_at__lt=end)
+    totals = completed.aggregate(
+        bills=Count("pk"), parents=Coalesce(Sum("parent_count"), 0), capacity=Coalesce(Sum("capacity"), 0)
+    )
+    children = sum(completed.values_list("child_total", flat=True))
+
+    by_user: dict[str, dict] = {}
+
+    def row(username: str) -> dict:
+        return by_user.setdefault(
+            username, {"username": username, "bills_created": 0, "bills_completed": 0, "parents_added": 0}
+        )
+
+    for username, n in created.values_list("created_by__username").annotate(n=Count("pk")).order_by():
+        row(username or "")["bills_created"] = n
+    for username, n in (
+        Bill.objects.filter(completed_at__gte=start, completed_at__lt=end)
+        .values_list("completed_by__username")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        row(username or "")["bills_completed"] = n
+    for username, n in (
+        BillBag.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values_list("added_by__username")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        row(username or "")["parents_added"] = n
+
+    return DaySummary(
+        date=day,
+        bills_created=created.count(),
+        bills_completed=totals["bills"],
+        parents=totals["parents"],
+        children=children,
+        actual_weight_kg=actual_weight_kg(children),
+        expected_weight_kg=expected_weight_kg(totals["capacity"]),
+        by_user=sorted(by_user.values(), key=lambda r: r["username"]),
+    )
+

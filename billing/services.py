@@ -1,0 +1,306 @@
+"""Bills: create, edit, add and remove parents, complete, reopen, delete (DESIGN.md rule 9).
+
+Every change locks the bill row first (then parent bags, in id order), so capacity and
+`parent_count` stay exact under concurrent requests; the unique parent column of BillBag
+is the database backstop for "one bill per parent".
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.audit import audit
+from accounts.models import User
+from accounts.policy import require
+from bags.codes import parse_code
+from bags.models import Bag, BagKind
+from billing.codes import normalize_bill_id, parse_bill_id
+from billing.models import Bill, BillBag, BillStatus
+from scans.idempotency import parse_scan_id, run_idempotent
+from tracetrack.errors import BillRefused, InvalidInput, NotFound
+
+UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class BillParentResult:
+    bill: Bill
+    parent: Bag
+    duplicate: bool
+    replayed: bool = False
+
+
+def bill_snapshot(bill: Bill) -> dict[str, Any]:
+    return {
+        "bill_id": bill.bill_id,
+        "status": bill.status,
+        "capacity": bill.capacity,
+        "parent_count": bill.parent_count,
+        "destination": bill.destination,
+        "vehicle_number": bill.vehicle_number,
+        "description": bill.description,
+    }
+
+
+def _capacity(value: Any, *, maximum: int, errors: dict[str, list[str]]) -> int | None:
+    if isinstance(value, bool):
+        value = None
+    try:
+        number = int(value)
+        if str(number) != str(value).strip():
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["capacity"] = ["Capacity must be a whole number."]
+        return None
+    if not settings.BILL_CAPACITY_MIN <= number <= maximum:
+        errors["capacity"] = [f"Capacity must be between {settings.BILL_CAPACITY_MIN} and {maximum}."]
+        return None
+    return number
+
+
+def _text(value: Any, field: str, *, max_length: int, required: bool, errors: dict[str, list[str]]) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        errors[field] = ["This field is required."]
+    elif len(text) > max_length:
+        errors[field] = [f"At most {max_length} characters."]
+    return text
+
+
+def _lock_bill(bill_id: str) -> Bill:
+    code = normalize_bill_id(bill_id)
+    bill = Bill.objects.select_for_update().filter(bill_id=code).first()
+    if bill is None:
+        raise NotFound(detail=f"No bill {code}.")
+    return bill
+
+
+def _refuse_if_completed(bill: Bill) -> None:
+    if bill.is_completed:
+        raise BillRefused("bill_completed", f"Bill {bill.bill_id} is completed; reopen it first.")
+
+
+def set_parent_count(bill: Bill, parent_count: int, *, actor: User | None = None) -> None:
+    """Save a locked bill's new parent count; an open bill is `new` while empty and
+    `in_progress` otherwise. Status changes are audited."""
+    before = bill.status
+    bill.parent_count = parent_count
+    if not bill.is_completed:
+        bill.status = BillStatus.NEW if parent_count == 0 else BillStatus.IN_PROGRESS
+    bill.save(update_fields=["parent_count", "status", "updated_at"])
+    if bill.status != before:
+        audit(
+            actor=actor,
+            action="bill.status",
+            entity_type="bill",
+            entity_id=bill.bill_id,
+            before={"status": before},
+            after={"status": bill.status},
+        )
+
+
+@transaction.atomic
+def bill_create(
+    *,
+    user: User,
+    bill_id: str,
+    capacity: Any,
+    destination: str,
+    vehicle_number: str,
+    description: str = "",
+) -> Bill:
+    """Create an empty (`new`) bill. Refusals: 400 for bad fields, 409 `bill_exists`."""
+    require(user, "bill.manage")
+    errors: dict[str, list[str]] = {}
+    try:
+        code = parse_bill_id(bill_id)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+        code = ""
+    number = _capacity(capacity, maximum=settings.BILL_CAPACITY_CREATE_MAX, errors=errors)
+    destination = _text(destination, "destination", max_length=200, required=True, errors=errors)
+    vehicle_number = _text(vehicle_number, "vehicle_number", max_length=50, required=True, errors=errors)
+    description = _text(description, "description", max_length=2000, required=False, errors=errors)
+    if errors:
+        raise InvalidInput(errors)
+    bill = Bill(
+        bill_id=code,
+        capacity=number,
+        destination=destination,
+        vehicle_number=vehicle_number.upper(),
+        description=description,
+        created_by=user,
+    )
+    try:
+        with transaction.atomic():
+            bill.save(force_insert=True)
+    except IntegrityError:
+        raise BillRefused("bill_exists", f"Bill {code} already exists.") from None
+    audit(actor=user, action="bill.create", entity_type="bill", entity_id=code, after=bill_snapshot(bill))
+    return bill
+
+
+@transaction.atomic
+def bill_update(
+    *,
+    user: User,
+    bill_id: str,
+    capacity: Any = UNSET,
+    destination: Any = UNSET,
+    vehicle_number: Any = UNSET,
+    description: Any = UNSET,
+) -> Bill:
+    """Edit an open bill. Capacity may grow up to BILL_CAPACITY_MAX but never below the
+    parents already on the bill (400). A completed bill → 409 `bill_completed`."""
+    require(user, "bill.manage")
+    errors: dict[str, list[str]] = {}
+    changes: dict[str, Any] = {}
+    if capacity is not UNSET:
+        changes["capacity"] = _capacity(capacity, maximum=settings.BILL_CAPACITY_MAX, errors=errors)
+    if destination is not UNSET:
+        changes["destination"] = _text(destination, "destination", max_length=200, required=True, errors=errors)
+    if vehicle_number is not UNSET:
+        changes["vehicle_number"] = _text(
+            vehicle_number, "vehicle_number", max_length=50, required=True, errors=errors
+        ).upper()
+    if description is not UNSET:
+        changes["description"] = _text(description, "description", max_length=2000, required=False, errors=errors)
+    if errors:
+        raise InvalidInput(errors)
+    bill = _lock_bill(bill_id)
+    _refuse_if_completed(bill)
+    if "capacity" in changes and changes["capacity"] < bill.parent_count:
+        raise InvalidInput(
+            {"capacity": [f"Capacity cannot be below the {bill.parent_count} parents already on the bill."]}
+        )
+    before = bill_snapshot(bill)
+    for field, value in changes.items():
+        setattr(bill, field, value)
+    bill.save(update_fields=[*changes, "updated_at"])
+    after = bill_snapshot(bill)
+    if after != before:
+        audit(actor=user, action="bill.update", entity_type="bill", entity_id=bill.bill_id, before=before, after=after)
+    return bill
+
+
+def bill_add_parent(
+    *, user: User, bill_id: str, parent_qr: str, scan_id: "uuid.UUID | str | None" = None
+) -> BillParentResult:
+    """Put a parent bag on a bill. Order: format (400), bill and bag exist (404),
+    duplicate (already on this bill: no change), then `is_child`, `bill_completed`,
+    `already_billed` (with `current_bill`), `bill_full`. Idempotent by `scan_id`."""
+    require(user, "bill.manage")
+    parent_code = parse_code(parent_qr, BagKind.PARENT)
+    code = normalize_bill_id(bill_id)
+    scan_uuid = parse_scan_id(scan_id)
+    return run_idempotent(
+        scan_id=scan_uuid,
+        action="bill.add_parent",
+        user=user,
+        params={"bill_id": code, "qr_id": parent_code},
+        operation=lambda: _bill_add_parent(user=user, bill_id=code, parent_code=parent_code),
+        encode=lambda r: {"bill": r.bill.pk, "parent": r.parent.pk, "duplicate": r.duplicate},
+        replay=lambda ref: BillParentResult(
+            bill=Bill.objects.get(pk=ref["bill"]),
+            parent=Bag.objects.get(pk=ref["parent"]),
+            duplicate=ref["duplicate"],
+            replayed=True,
+        ),
+    )
+
+
+@transaction.atomic
+def _bill_add_parent(*, user: User, bill_id: str, parent_code: str) -> BillParentResult:
+    bill = _lock_bill(bill_id)
+    parent = Bag.objects.select_for_update().filter(qr_id=parent_code).first()
+    if parent is None:
+        raise NotFound(detail=f"No bag {parent_code}.")
+    place = BillBag.objects.select_related("bill").filter(parent_id=parent.pk).first()
+    if place is not None and place.bill_id == bill.pk:
+        return BillParentResult(bill=bill, parent=parent, duplicate=True)
+    if parent.kind != BagKind.PARENT:
+        raise BillRefused("is_child", f"{parent_code} is a child bag; only parent bags go on a bill.")
+    _refuse_if_completed(bill)
+    if place is not None:
+        raise BillRefused(
+            "already_billed", f"{parent_code} is already on bill {place.bill.bill_id}.", current_bill=place.bill.bill_id
+        )
+    if bill.parent_count >= bill.capacity:
+        raise BillRefused("bill_full", f"Bill {bill.bill_id} is full ({bill.capacity} parents).")
+    BillBag.objects.create(bill=bill, parent=parent, added_by=user)
+    set_parent_count(bill, bill.parent_count + 1, actor=user)
+    return BillParentResult(bill=bill, parent=parent, duplicate=False)
+
+
+@transaction.atomic
+def bill_remove_parent(*, user: User, bill_id: str, parent_qr: str) -> Bill:
+    """Take a parent off an open bill. 404 when the parent is not on this bill."""
+    require(user, "bill.manage")
+    parent_code = str(parent_qr or "").strip().upper()
+    bill = _lock_bill(bill_id)
+    place = BillBag.objects.filter(bill=bill, parent__qr_id=parent_code).first()
+    if place is None:
+        raise NotFound(detail=f"{parent_code} is not on bill {bill.bill_id}.")
+    _refuse_if_completed(bill)
+    place.delete()
+    set_parent_count(bill, bill.parent_count - 1, actor=user)
+    audit(actor=user, action="bill.remove_parent", entity_type="bill", entity_id=bill.bill_id, before={"parent": parent_code})
+    return bill
+
+
+@transaction.atomic
+def bill_complete(*, user: User, bill_id: str) -> Bill:
+    """Complete a bill whose parent count equals its capacity; it is then frozen, and so
+    are its parents. The parents are locked first so that no child scan slips in while the
+    bill closes. Refusals: `bill_completed`, `bill_incomplete`."""
+    require(user, "bill.manage")
+    bill = _lock_bill(bill_id)
+    _refuse_if_completed(bill)
+    if bill.parent_count != bill.capacity:
+        raise BillRefused(
+            "bill_incomplete", f"Bill {bill.bill_id} has {bill.parent_count} of {bill.capacity} parents."
+        )
+    list(Bag.objects.select_for_update().filter(bill_link__bill=bill).order_by("pk").values_list("pk", flat=True))
+    before = bill_snapshot(bill)
+    bill.status = BillStatus.COMPLETED
+    bill.completed_at = timezone.now()
+    bill.completed_by = user
+    bill.save(update_fields=["status", "completed_at", "completed_by", "updated_at"])
+    audit(actor=user, action="bill.complete", entity_type="bill", entity_id=bill.bill_id, before=before, after=bill_snapshot(bill))
+    return bill
+
+
+@transaction.atomic
+def bill_reopen(*, user: User, bill_id: str) -> Bill:
+    """Reopen a completed bill: back to `in_progress` (`new` when empty), `completed_at`
+    cleared. Refusal: `bill_not_completed`."""
+    require(user, "bill.manage")
+    bill = _lock_bill(bill_id)
+    if not bill.is_completed:
+        raise BillRefused("bill_not_completed", f"Bill {bill.bill_id} is not completed.")
+    before = bill_snapshot(bill)
+    bill.status = BillStatus.IN_PROGRESS if bill.parent_count else BillStatus.NEW
+    bill.completed_at = None
+    bill.completed_by = None
+    bill.save(update_fields=["status", "completed_at", "completed_by", "updated_at"])
+    audit(actor=user, action="bill.reopen", entity_type="bill", entity_id=bill.bill_id, before=before, after=bill_snapshot(bill))
+    return bill
+
+
+@transaction.atomic
+def bill_delete(*, user: User, bill_id: str) -> None:
+    """Delete an open bill (admins); its parents are freed. A completed bill must be
+    reopened first (`bill_completed`): it is the record of a truck that left."""
+    require(user, "bill.delete")
+    bill = _lock_bill(bill_id)
+    _refuse_if_completed(bill)
+    before = bill_snapshot(bill)
+    before["parents"] = list(
+        BillBag.objects.filter(bill=bill).order_by("created_at").values_list("parent__qr_id", flat=True)
+    )
+    bill.delete()
+    audit(actor=user, action="bill.delete", entity_type="bill", entity_id=before["bill_id"], before=before)

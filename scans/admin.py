@@ -1,0 +1,34 @@
+"""Read-only admin for the scan log."""
+
+from django.contrib import admin
+
+from scans.models import IdempotencyRecord, Scan
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Scan)
+class ScanAdmin(ReadOnlyAdmin):
+    list_display = ["timestamp", "kind", "qr_id", "parent_qr", "user", "dispatch_area", "undone_at"]
+    list_filter = ["kind", "dispatch_area"]
+    list_select_related = ["user", "dispatch_area"]
+    search_fields = ["=qr_id", "=parent_qr", "=scan_id"]
+    date_hierarchy = "timestamp"
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["scan_id", "action", "user", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["=scan_id"]
