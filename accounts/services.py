@@ -114,7 +114,7 @@ def user_update(
     active admin cannot be demoted or deactivated (`last_admin`)."""
     if actor is not None:
         require(actor, "user.manage")
-    target = User.objects.select_for_update().select_related("dispatch_area").get(pk=target.pk)
+    target = User.objects.select_for_update(of=("self",)).select_related("dispatch_area").get(pk=target.pk)
     before = _snapshot(target)
 
     new_role = target.role if role is UNSET else role

@@ -1,0 +1,92 @@
+"""Races on PostgreSQL: real threads, real transactions, real row locks."""
+
+import uuid
+
+import pytest
+
+from bags.models import Bag, BagStatus, Link
+from billing.models import Bill, BillBag
+from billing.services import bill_add_parent, bill_create
+from scans.models import IdempotencyRecord, Scan, ScanKind
+from scans.services import scan_child, scan_parent, undo_last_scan
+from tests.concurrency import race
+from tests.helpers import child_code
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_forty_children_into_one_parent_give_exactly_thirty(dispatcher):
+    scan_parent(user=dispatcher, qr_id="SB00001")
+    results, codes = race(40, lambda i: scan_child(user=dispatcher, parent_qr="SB00001", qr_id=child_code(i)))
+    assert len(results) == 30 and codes == {"capacity_reached": 10}
+    parent = Bag.objects.get(qr_id="SB00001")
+    assert (parent.child_count, parent.status) == (30, BagStatus.COMPLETED)
+    assert Link.objects.filter(parent=parent).count() == 30
+    assert Scan.objects.filter(kind=ScanKind.CHILD).count() == 30
+    assert Bag.objects.filter(kind="child").count() == 30  # refused children were not left behind
+
+
+def test_one_child_into_ten_parents_gives_one_link(dispatcher):
+    for i in range(10):
+        scan_parent(user=dispatcher, qr_id=f"SB{i:05d}")
+    results, codes = race(10, lambda i: scan_child(user=dispatcher, parent_qr=f"SB{i:05d}", qr_id="CH000001"))
+    assert len(results) == 1 and codes == {"already_linked": 9}
+    assert Link.objects.count() == 1 and Bag.objects.filter(kind="child").count() == 1
+    assert sum(Bag.objects.filter(kind="parent").values_list("child_count", flat=True)) == 1
+
+
+def test_one_scan_id_sent_by_ten_threads_gives_one_scan_and_one_link(dispatcher):
+    scan_parent(user=dispatcher, qr_id="SB00001")
+    scan_id = str(uuid.uuid4())
+    results, codes = race(
+        10, lambda i: scan_child(user=dispatcher, parent_qr="SB00001", qr_id="CH000001", scan_id=scan_id)
+    )
+    assert len(results) == 10 and not codes
+    assert sum(1 for r in results if not r.replayed) == 1
+    assert {r.scan.pk for r in results} == {Scan.objects.get(kind=ScanKind.CHILD).pk}
+    assert Link.objects.count() == 1 and Bag.objects.get(qr_id="SB00001").child_count == 1
+    assert IdempotencyRecord.objects.count() == 1
+
+
+def test_the_same_new_parent_scanned_by_ten_threads_is_created_once(dispatcher):
+    results, codes = race(10, lambda i: scan_parent(user=dispatcher, qr_id="SB00001"))
+    assert not codes and sum(r.created for r in results) == 1
+    assert Bag.objects.count() == 1 and Scan.objects.count() == 10
+
+
+def test_scans_and_undos_racing_keep_the_count_exact(dispatcher, make_user):
+    operators = [make_user("dispatcher") for _ in range(4)]
+    scan_parent(user=dispatcher, qr_id="SB00001")
+
+    def work(i):
+        user = operators[i % 4]
+        if i % 3 == 2:
+            return undo_last_scan(user=user, parent_qr="SB00001")
+        return scan_child(user=user, parent_qr="SB00001", qr_id=child_code(i))
+
+    race(24, work)
+    parent = Bag.objects.get(qr_id="SB00001")
+    links = Link.objects.filter(parent=parent).count()
+    assert parent.child_count == links
+    assert Scan.objects.filter(kind=ScanKind.CHILD, undone_at__isnull=True).count() == links
+
+
+def test_twenty_threads_fill_a_bill_of_five_with_exactly_five(biller, dispatcher):
+    bill_create(user=biller, bill_id="BILL-1", capacity=5, destination="Delhi", vehicle_number="DL1")
+    for i in range(20):
+        scan_parent(user=dispatcher, qr_id=f"SB{i:05d}")
+    results, codes = race(20, lambda i: bill_add_parent(user=biller, bill_id="BILL-1", parent_qr=f"SB{i:05d}"))
+    assert len(results) == 5 and codes == {"bill_full": 15}
+    bill = Bill.objects.get()
+    assert bill.parent_count == 5 == BillBag.objects.filter(bill=bill).count()
+    assert bill.status == "in_progress"
+
+
+def test_one_parent_onto_ten_bills_lands_on_one(biller, dispatcher):
+    scan_parent(user=dispatcher, qr_id="SB00001")
+    for i in range(10):
+        bill_create(user=biller, bill_id=f"BILL-{i}", capacity=1, destination="Delhi", vehicle_number="DL1")
+    results, codes = race(10, lambda i: bill_add_parent(user=biller, bill_id=f"BILL-{i}", parent_qr="SB00001"))
+    assert len(results) == 1 and codes == {"already_billed": 9}
+    assert BillBag.objects.count() == 1
+    assert sorted(Bill.objects.values_list("parent_count", flat=True)) == [0] * 9 + [1]
