@@ -13,7 +13,8 @@ class RequestContext:
     request_id: str = ""
 
 
-_current: ContextVar[RequestContext] = ContextVar("tracetrack_request", default=RequestContext())
+_EMPTY = RequestContext()
+_current: ContextVar[RequestContext | None] = ContextVar("tracetrack_request", default=None)
 
 
 def bind(*, ip: str | None, request_id: str) -> Token:
@@ -25,4 +26,4 @@ def reset(token: Token) -> None:
 
 
 def current() -> RequestContext:
-    return _current.get()
+    return _current.get() or _EMPTY

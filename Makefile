@@ -1,0 +1,40 @@
+# TraceTrack. `make run` starts the app on SQLite; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test venv migrate lint check-deploy clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Development server on the embedded default (SQLite under var/, local-memory cache).
+run: venv
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 0.0.0.0:$(PORT)
+
+# The whole suite. Uses DATABASE_URL / REDIS_URL when set (PostgreSQL + Redis), else SQLite
+# and the local-memory cache. Extra pytest arguments: make test ARGS="-k undo".
+test: venv
+	$(VENV)/bin/pytest $(ARGS)
+
+migrate: venv
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# The production settings pass Django's deployment checklist.
+check-deploy: venv
+	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-check-deploy-$$(date +%s)-a-long-random-looking-secret-value} \
+	ALLOWED_HOSTS=tracetrack.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
