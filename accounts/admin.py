@@ -1,12 +1,12 @@
 """Admin for users, areas, tokens and the audit log. User changes go through the
 services, so the own-role and last-admin rules hold here too."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts import services
 from accounts.models import ApiToken, AuditLog, DispatchArea, User
-from tracetrack.errors import ServiceError
+from tracetrack.admin_services import ServiceAdminMixin
 
 
 @admin.register(DispatchArea)
@@ -16,11 +16,11 @@ class DispatchAreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     list_display = ["username", "email", "role", "dispatch_area", "is_active", "last_login"]
     list_filter = ["role", "dispatch_area", "is_active"]
     list_select_related = ["dispatch_area"]
-    search_fields = ["username", "email"]
+    search_fields = ["^username", "email"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Profile", {"fields": ["email", "first_name", "last_name"]}),
@@ -30,40 +30,30 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"fields": ["username", "role", "dispatch_area", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
 
-    def save_model(self, request, obj, form, change):
-        try:
-            if change:
-                services.user_update(
-                    actor=request.user,
-                    target=obj,
-                    role=form.cleaned_data.get("role", obj.role),
-                    dispatch_area=form.cleaned_data.get("dispatch_area"),
-                    email=form.cleaned_data.get("email", obj.email),
-                    is_active=form.cleaned_data.get("is_active", obj.is_active),
-                )
-                type(obj).objects.filter(pk=obj.pk).update(first_name=obj.first_name, last_name=obj.last_name)
-            else:
-                created = services.user_create(
-                    actor=request.user,
-                    username=obj.username,
-                    password=form.cleaned_data["password1"],
-                    role=form.cleaned_data["role"],
-                    dispatch_area=form.cleaned_data.get("dispatch_area"),
-                    validate=False,  # the add form has validated it already
-                )
-                obj.pk = created.pk
-        except ServiceError as exc:
-            self.message_user(request, exc.detail, messages.ERROR)
+    def perform_save(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            return services.user_create(
+                actor=request.user,
+                username=data["username"],
+                password=data["password1"],
+                role=data["role"],
+                dispatch_area=data.get("dispatch_area"),
+                validate=False,  # the add form has validated it already
+            )
+        user = services.user_update(
+            actor=request.user,
+            target=obj,
+            role=data["role"],
+            dispatch_area=data.get("dispatch_area"),
+            email=data.get("email", ""),
+            is_active=data["is_active"],
+        )
+        type(obj).objects.filter(pk=obj.pk).update(first_name=data.get("first_name", ""), last_name=data.get("last_name", ""))
+        return user
 
-    def delete_model(self, request, obj):
-        try:
-            services.user_delete(actor=request.user, target=obj)
-        except ServiceError as exc:
-            self.message_user(request, exc.detail, messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        for user in queryset:
-            self.delete_model(request, user)
+    def perform_delete(self, request, obj):
+        services.user_delete(actor=request.user, target=obj)
 
 
 @admin.register(ApiToken)

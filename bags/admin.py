@@ -1,15 +1,15 @@
 """Basic admin for bags and links (the full back office is a later issue). Deleting goes
 through `bag_delete`, so counts, bill places and the audit log stay right."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from bags.models import Bag, Link
 from bags.services import bag_delete
-from tracetrack.errors import ServiceError
+from tracetrack.admin_services import ServiceAdminMixin
 
 
 @admin.register(Bag)
-class BagAdmin(admin.ModelAdmin):
+class BagAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["qr_id", "kind", "status", "child_count", "dispatch_area", "created_at"]
     list_filter = ["kind", "status", "dispatch_area"]
     list_select_related = ["dispatch_area"]
@@ -25,15 +25,8 @@ class BagAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # a bag's state follows from scans; nothing to edit by hand
 
-    def delete_model(self, request, obj):
-        try:
-            bag_delete(user=request.user, qr_id=obj.qr_id)
-        except ServiceError as exc:
-            self.message_user(request, exc.detail, messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        for bag in queryset:
-            self.delete_model(request, bag)
+    def perform_delete(self, request, obj):
+        bag_delete(user=request.user, qr_id=obj.qr_id)
 
 
 @admin.register(Link)

@@ -1,0 +1,102 @@
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import AuditLog, User
+from bags.models import Bag
+from billing.models import Bill
+from billing.services import bill_add_parent, bill_complete, bill_create
+from tests.helpers import fill_parent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def changelist_url(model):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+@pytest.mark.parametrize("model", list(admin.site._registry), ids=lambda m: m.__name__)
+def test_every_model_has_a_working_changelist_and_search(admin_client, dispatcher, model):
+    fill_parent(dispatcher, "SB00001", 2)
+    assert admin_client.get(changelist_url(model)).status_code == 200
+    assert admin_client.get(changelist_url(model), {"q": "SB0"}).status_code == 200
+
+
+def test_bag_changelist_query_count_does_not_grow_with_rows(admin_client, dispatcher):
+    fill_parent(dispatcher, "SB00001", 5)
+    with CaptureQueriesContext(connection) as small:
+        admin_client.get(changelist_url(Bag))
+    fill_parent(dispatcher, "SB00002", 30, start=100)
+    with CaptureQueriesContext(connection) as large:
+        admin_client.get(changelist_url(Bag))
+    assert len(small) == len(large)
+
+
+def test_non_staff_roles_have_no_admin(client, dispatcher, biller):
+    for user in (dispatcher, biller):
+        client.force_login(user)
+        assert client.get(changelist_url(Bag)).status_code == 302
+
+
+def test_admin_creates_a_bill_through_the_service(admin_client, admin_user):
+    response = admin_client.post(
+        reverse("admin:billing_bill_add"),
+        {"bill_id": " bill-9 ", "capacity": 3, "destination": "Delhi", "vehicle_number": "dl1", "description": "",
+         "bill_bags-TOTAL_FORMS": 0, "bill_bags-INITIAL_FORMS": 0},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    bill = Bill.objects.get()
+    assert (bill.bill_id, bill.vehicle_number, bill.created_by) == ("BILL-9", "DL1", admin_user)
+    assert AuditLog.objects.filter(action="bill.create", entity_id="BILL-9").exists()
+
+
+def test_admin_edit_of_a_completed_bill_is_refused_on_the_form(admin_client, biller, dispatcher):
+    fill_parent(dispatcher, "SB00001", 1)
+    bill = bill_create(user=biller, bill_id="BILL-1", capacity=1, destination="Delhi", vehicle_number="DL1")
+    bill_add_parent(user=biller, bill_id="BILL-1", parent_qr="SB00001")
+    bill_complete(user=biller, bill_id="BILL-1")
+    response = admin_client.post(
+        reverse("admin:billing_bill_change", args=[bill.pk]),
+        {"capacity": 1, "destination": "Agra", "vehicle_number": "DL1", "description": "",
+         "bill_bags-TOTAL_FORMS": 1, "bill_bags-INITIAL_FORMS": 1, "bill_bags-0-id": bill.bill_bags.get().pk,
+         "bill_bags-0-bill": bill.pk},
+    )
+    assert response.status_code == 200 and b"completed" in response.content
+    assert Bill.objects.get().destination == "Delhi"
+
+
+def test_admin_cannot_change_their_own_role(admin_client, admin_user):
+    response = admin_client.post(
+        reverse("admin:accounts_user_change", args=[admin_user.pk]),
+        {"username": "admin", "email": "", "first_name": "", "last_name": "", "role": "biller", "is_active": "on"},
+    )
+    assert response.status_code == 200 and b"cannot change your own role" in response.content
+    admin_user.refresh_from_db()
+    assert admin_user.role == "admin"
+
+
+def test_admin_adds_a_dispatcher(admin_client, lucknow):
+    response = admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {"username": "op9", "role": "dispatcher", "dispatch_area": lucknow.pk,
+         "password1": "Long-enough-pw-1", "password2": "Long-enough-pw-1"},
+    )
+    assert response.status_code == 302, response.content[:3000]
+    assert User.objects.get(username="op9").dispatch_area == lucknow
+
+
+def test_admin_deletes_a_child_through_the_service(admin_client, dispatcher):
+    fill_parent(dispatcher, "SB00001", 3)
+    child = Bag.objects.get(qr_id="CH000001")
+    response = admin_client.post(reverse("admin:bags_bag_delete", args=[child.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert Bag.objects.get(qr_id="SB00001").child_count == 2
+    assert AuditLog.objects.filter(action="bag.delete", entity_id="CH000001").exists()

@@ -1,0 +1,77 @@
+"""Admin changes that go through the services.
+
+The admin validates a form by running the service in a transaction that is then rolled
+back, so a refusal (`last_admin`, `bill_completed`, …) shows on the form as an error; the
+save then runs the service for real. The rule itself lives only in the service.
+"""
+
+from django.contrib import messages
+from django.db import transaction
+
+from tracetrack.errors import InvalidInput, ServiceError
+
+
+class _Rollback(Exception):
+    pass
+
+
+def dry_run(call) -> ServiceError | None:
+    """Run `call` and undo everything it wrote; return the refusal it raised, if any."""
+    try:
+        with transaction.atomic():
+            call()
+            raise _Rollback
+    except _Rollback:
+        return None
+    except ServiceError as exc:
+        return exc
+
+
+class ServiceAdminMixin:
+    """Subclasses implement `perform_save(request, obj, form, change) -> obj` (and may
+    implement `perform_delete(request, obj)`) by calling one service."""
+
+    def perform_save(self, request, obj, form, change):
+        raise NotImplementedError
+
+    def perform_delete(self, request, obj):
+        raise NotImplementedError
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        model_admin = self
+
+        class ServiceForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                if self.errors:
+                    return
+                error = dry_run(lambda: model_admin.perform_save(request, self.instance, self, change))
+                if isinstance(error, InvalidInput):
+                    for field, field_messages in error.errors.items():
+                        for message in field_messages:
+                            self.add_error(field if field in self.fields else None, message)
+                elif error is not None:
+                    self.add_error(None, error.detail)
+
+        return ServiceForm
+
+    def save_model(self, request, obj, form, change):
+        saved = self.perform_save(request, obj, form, change)
+        obj.pk = saved.pk
+
+    def get_deleted_objects(self, objs, request):
+        # The delete service decides what else changes (links, counts, bill places) and
+        # keeps the scan log; the confirmation lists only the objects themselves.
+        objs = list(objs)
+        return [str(obj) for obj in objs], {self.model._meta.verbose_name_plural: len(objs)}, set(), []
+
+    def delete_model(self, request, obj):
+        try:
+            self.perform_delete(request, obj)
+        except ServiceError as exc:
+            self.message_user(request, f"{obj} was not deleted: {exc.detail}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
