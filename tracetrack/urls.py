@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from tracetrack import views
 
@@ -8,6 +9,8 @@ admin.site.site_header = "TraceTrack back office"
 admin.site.site_title = "TraceTrack"
 
 urlpatterns = [
+    # Until the operator pages exist, the back office is the home page.
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),

@@ -90,3 +90,43 @@ def test_one_parent_onto_ten_bills_lands_on_one(biller, dispatcher):
     assert len(results) == 1 and codes == {"already_billed": 9}
     assert BillBag.objects.count() == 1
     assert sorted(Bill.objects.values_list("parent_count", flat=True)) == [0] * 9 + [1]
+
+
+def test_child_scans_racing_a_bill_completion_never_change_a_completed_bill(biller, dispatcher):
+    for p in range(2):
+        scan_parent(user=dispatcher, qr_id=f"SB{p:05d}")
+    bill_create(user=biller, bill_id="BILL-1", capacity=2, destination="Delhi", vehicle_number="DL1")
+    for p in range(2):
+        bill_add_parent(user=biller, bill_id="BILL-1", parent_qr=f"SB{p:05d}")
+    from billing.services import bill_complete
+
+    def work(i):
+        if i == 0:
+            return bill_complete(user=biller, bill_id="BILL-1")
+        return scan_child(user=dispatcher, parent_qr=f"SB{i % 2:05d}", qr_id=child_code(i))
+
+    results, codes = race(16, work)
+    assert set(codes) <= {"bill_completed"}
+    bill = Bill.objects.get()
+    assert bill.status == "completed"
+    # Every child that got in was linked before the bill closed: none after completed_at.
+    linked_after = Scan.objects.filter(kind=ScanKind.CHILD, timestamp__gt=bill.completed_at).count()
+    assert linked_after == 0
+    assert Link.objects.count() == len(results) - 1
+
+
+def test_deleting_a_parent_while_children_are_scanned_into_it(admin_user, dispatcher):
+    from bags.services import bag_delete
+
+    scan_parent(user=dispatcher, qr_id="SB00001")
+
+    def work(i):
+        if i == 5:
+            return bag_delete(user=admin_user, qr_id="SB00001")
+        return scan_child(user=dispatcher, parent_qr="SB00001", qr_id=child_code(i))
+
+    results, codes = race(12, work)
+    assert set(codes) <= {"not_found"}
+    assert not Bag.objects.filter(qr_id="SB00001").exists()
+    assert not Link.objects.exists()
+    assert set(Bag.objects.filter(kind="child").values_list("status", flat=True)) <= {BagStatus.PENDING}
