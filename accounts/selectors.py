@@ -29,3 +29,7 @@ def user_get(*, username: str) -> User:
 
 def active_admins() -> QuerySet[User]:
     return User.objects.filter(is_active=True, role=Role.ADMIN)
+
+
+def users_for_listing() -> QuerySet[User]:
+    return User.objects.select_related("dispatch_area")

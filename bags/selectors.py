@@ -8,9 +8,19 @@ from bags.models import Bag
 from tracetrack.errors import NotFound
 
 
+# What a bag's representation reads: its area, creator, parent (and the parent's bill, for
+# a child) and its own bill (for a parent).
+BAG_RELATED = ("dispatch_area", "created_by", "parent_link__parent__bill_link__bill", "bill_link__bill")
+
+
+def bag_with_relations(bag: Bag) -> Bag:
+    """A bag the caller has just changed, reloaded with what its representation reads."""
+    return Bag.objects.select_related(*BAG_RELATED).get(pk=bag.pk)
+
+
 def bags_visible_to(user: User) -> QuerySet[Bag]:
     """Bags `user` may read, with what a representation needs joined in."""
-    queryset = Bag.objects.select_related("dispatch_area", "created_by", "parent_link__parent", "bill_link__bill")
+    queryset = Bag.objects.select_related(*BAG_RELATED)
     if user.is_dispatcher:
         queryset = queryset.filter(dispatch_area_id=user.dispatch_area_id)
     return queryset

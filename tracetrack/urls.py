@@ -12,9 +12,14 @@ urlpatterns = [
     # Until the operator pages exist, the back office is the home page.
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("tracetrack.api.urls")),
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),
 ]
 
 if settings.DEBUG_TOOLBAR:
     urlpatterns.append(path("__debug__/", include("debug_toolbar.urls")))
+
+# JSON errors under /api/, Django's pages elsewhere.
+handler404 = "tracetrack.api.errors.not_found"
+handler500 = "tracetrack.api.errors.server_error"

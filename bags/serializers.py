@@ -1,0 +1,80 @@
+"""API representations of bags (API.md, Bags)."""
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from rest_framework import serializers
+
+from bags.models import Bag, BagKind, Link
+
+
+def _link_parent(bag: Bag) -> Bag | None:
+    try:
+        return bag.parent_link.parent
+    except Link.DoesNotExist:
+        return None
+
+
+def _bill_id(parent: Bag | None) -> str | None:
+    if parent is None:
+        return None
+    try:
+        return parent.bill_link.bill.bill_id
+    except ObjectDoesNotExist:
+        return None
+
+
+class BagSerializer(serializers.ModelSerializer):
+    """Use with `bags.selectors.bags_visible_to`, which joins what this reads."""
+
+    dispatch_area = serializers.CharField(source="dispatch_area.code", default=None, read_only=True)
+    child_count = serializers.SerializerMethodField()
+    capacity = serializers.SerializerMethodField()
+    weight_kg = serializers.SerializerMethodField()
+    parent = serializers.SerializerMethodField()
+    bill = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Bag
+        fields = [
+            "qr_id", "kind", "status", "dispatch_area", "child_count", "capacity", "weight_kg",
+            "parent", "bill", "created_by", "created_at", "updated_at",
+        ]
+
+    def get_child_count(self, bag) -> int | None:
+        return bag.child_count if bag.kind == BagKind.PARENT else None
+
+    def get_capacity(self, bag) -> int | None:
+        return settings.PARENT_CAPACITY if bag.kind == BagKind.PARENT else None
+
+    def get_weight_kg(self, bag) -> float:
+        children = bag.child_count if bag.kind == BagKind.PARENT else 1
+        return float(children * settings.KG_PER_CHILD)
+
+    def get_parent(self, bag) -> str | None:
+        parent = _link_parent(bag) if bag.kind == BagKind.CHILD else None
+        return parent.qr_id if parent else None
+
+    def get_bill(self, bag) -> str | None:
+        """A parent's bill; for a child, the bill its parent is on."""
+        return _bill_id(bag if bag.kind == BagKind.PARENT else _link_parent(bag))
+
+
+class BagDetailSerializer(BagSerializer):
+    children = serializers.SerializerMethodField()
+
+    class Meta(BagSerializer.Meta):
+        fields = [*BagSerializer.Meta.fields, "children"]
+
+    def get_children(self, bag) -> list[str] | None:
+        if bag.kind != BagKind.PARENT:
+            return None
+        from bags.selectors import child_codes
+
+        return child_codes(bag)
+
+
+class BagCreateSerializer(serializers.Serializer):
+    qr_id = serializers.CharField(max_length=200, trim_whitespace=False)
+    kind = serializers.ChoiceField(choices=BagKind.choices)
+    dispatch_area = serializers.CharField(required=False, allow_null=True, allow_blank=True)

@@ -1,0 +1,118 @@
+"""Scan API: list scans; submit parent scans, child scans and undo (API.md, Scans)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from bags.selectors import bag_with_relations
+from bags.serializers import BagSerializer
+from scans import services
+from scans.filters import ScanFilter
+from scans.models import Scan
+from scans.selectors import scans_visible_to
+from scans.serializers import ChildScanInput, ParentScanInput, ScanSerializer, UndoInput
+from tracetrack.api.idempotency import idempotent_response
+from tracetrack.api.permissions import RolePermission
+from tracetrack.api.schema import error_responses
+from tracetrack.api.throttling import ApiThrottle, ScanThrottle
+
+
+def _bag(bag) -> dict:
+    return BagSerializer(bag_with_relations(bag)).data
+
+
+ParentScanAnswer = inline_serializer(
+    "ParentScanAnswer", {"bag": BagSerializer(), "created": serializers.BooleanField(), "scan": ScanSerializer()}
+)
+ChildScanAnswer = inline_serializer(
+    "ChildScanAnswer",
+    {"bag": BagSerializer(), "parent": BagSerializer(), "scan": ScanSerializer(allow_null=True),
+     "duplicate": serializers.BooleanField()},
+)
+UndoAnswer = inline_serializer("UndoAnswer", {"removed": serializers.CharField(), "parent": BagSerializer()})
+
+
+class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Scans, newest first. Dispatchers see their own area's."""
+
+    serializer_class = ScanSerializer
+    filterset_class = ScanFilter
+    permission_classes = [RolePermission]
+    policy = {"*": "scan"}
+    cursor_ordering = "-timestamp"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Scan.objects.none()
+        return scans_visible_to(self.request.user)
+
+    def get_throttles(self):
+        if self.action in ("parent", "child", "undo"):
+            return [ApiThrottle(), ScanThrottle()]
+        return super().get_throttles()
+
+    def _input(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(
+        request=ParentScanInput,
+        responses={201: OpenApiResponse(ParentScanAnswer, description="a new parent"),
+                   200: OpenApiResponse(ParentScanAnswer, description="an existing parent"),
+                   **error_responses(400, 401, 403, 409, 422, 429)},
+        description="Scan a parent bag; it is created when new. A dispatcher's new parent takes their area. "
+        "409: is_child, area_mismatch.",
+    )
+    @action(detail=False, methods=["post"])
+    def parent(self, request):
+        data = self._input(ParentScanInput)
+
+        def produce():
+            result = services.scan_parent(
+                user=request.user, qr_id=data["qr_id"], scan_id=data.get("scan_id"),
+                dispatch_area=data.get("dispatch_area"),
+            )
+            body = {"bag": _bag(result.bag), "created": result.created, "scan": ScanSerializer(result.scan).data}
+            return (201 if result.created else 200), body
+
+        return idempotent_response(data.get("scan_id"), produce)
+
+    @extend_schema(
+        request=ChildScanInput,
+        responses={201: OpenApiResponse(ChildScanAnswer, description="linked"),
+                   200: OpenApiResponse(ChildScanAnswer, description="duplicate: already in this parent"),
+                   **error_responses(400, 401, 403, 404, 409, 422, 429)},
+        description="Scan a child into a parent. 409: capacity_reached, already_linked (adds current_parent), "
+        "is_parent, bill_completed, area_mismatch.",
+    )
+    @action(detail=False, methods=["post"])
+    def child(self, request):
+        data = self._input(ChildScanInput)
+
+        def produce():
+            result = services.scan_child(
+                user=request.user, parent_qr=data["parent"], qr_id=data["qr_id"], scan_id=data.get("scan_id")
+            )
+            body = {
+                "bag": _bag(result.child),
+                "parent": _bag(result.parent),
+                "scan": ScanSerializer(result.scan).data if result.scan else None,
+                "duplicate": result.duplicate,
+            }
+            return (200 if result.duplicate else 201), body
+
+        return idempotent_response(data.get("scan_id"), produce)
+
+    @extend_schema(
+        request=UndoInput,
+        responses={200: UndoAnswer, **error_responses(400, 401, 403, 404, 409, 429)},
+        description="Undo the caller's newest child scan on the parent (admins: anyone's) if it is at most "
+        "UNDO_WINDOW old. 409: nothing_to_undo, bill_completed, area_mismatch.",
+    )
+    @action(detail=False, methods=["post"])
+    def undo(self, request):
+        data = self._input(UndoInput)
+        result = services.undo_last_scan(user=request.user, parent_qr=data["parent"])
+        return Response({"removed": result.removed, "parent": _bag(result.parent)})

@@ -1,0 +1,39 @@
+"""API representations of scans and the bodies of scan requests."""
+
+from rest_framework import serializers
+
+from scans.models import Scan
+
+
+class ScanSerializer(serializers.ModelSerializer):
+    """Use with `scans.selectors.scans_visible_to`, which joins user and area."""
+
+    parent = serializers.SerializerMethodField()
+    user = serializers.CharField(source="user.username", default=None, read_only=True)
+    dispatch_area = serializers.CharField(source="dispatch_area.code", default=None, read_only=True)
+
+    class Meta:
+        model = Scan
+        fields = ["id", "scan_id", "kind", "qr_id", "parent", "user", "dispatch_area", "timestamp", "undone_at"]
+
+    def get_parent(self, scan) -> str | None:
+        return scan.parent_qr or None
+
+
+class _ScanInput(serializers.Serializer):
+    # Codes are normalised and checked by the services (400 with the field name).
+    scan_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="a client UUID for idempotent retries")
+
+
+class ParentScanInput(_ScanInput):
+    qr_id = serializers.CharField(max_length=200, trim_whitespace=False)
+    dispatch_area = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+
+class ChildScanInput(_ScanInput):
+    parent = serializers.CharField(max_length=200, trim_whitespace=False)
+    qr_id = serializers.CharField(max_length=200, trim_whitespace=False)
+
+
+class UndoInput(serializers.Serializer):
+    parent = serializers.CharField(max_length=200, trim_whitespace=False)

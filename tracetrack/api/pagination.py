@@ -1,0 +1,23 @@
+"""Cursor pagination: every page costs the same at any depth (no OFFSET)."""
+
+from rest_framework.pagination import CursorPagination
+
+
+class ApiCursorPagination(CursorPagination):
+    """`page_size` query parameter (default 50, clamped to 200). Views set `ordering`;
+    the default is newest first."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = "-created_at"
+
+    def get_page_size(self, request):
+        try:
+            size = int(request.query_params.get(self.page_size_query_param, self.page_size))
+        except (TypeError, ValueError):
+            return self.page_size
+        return min(max(size, 1), self.max_page_size)
+
+    def get_ordering(self, request, queryset, view):
+        return (getattr(view, "cursor_ordering", None) or self.ordering,)

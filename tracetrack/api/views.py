@@ -1,0 +1,35 @@
+"""API views that belong to no single app."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tracetrack.api.permissions import RolePermission
+from tracetrack.api.schema import error_responses
+from tracetrack.stats import stats_for
+
+StatsAnswer = inline_serializer(
+    "Stats",
+    {
+        "bags": inline_serializer("BagStats", {k: serializers.IntegerField() for k in
+                                               ("parents", "children", "completed_parents", "unlinked_children")}),
+        "bills": inline_serializer("BillStats", {k: serializers.IntegerField() for k in ("new", "in_progress", "completed")},
+                                   allow_null=True),
+        "scans": inline_serializer("ScanStats", {k: serializers.IntegerField() for k in ("today", "last_hour")}),
+        "generated_at": serializers.DateTimeField(),
+    },
+)
+
+
+class StatsView(APIView):
+    """Totals, exact at the moment of the request. Dispatchers: their own area, no bills."""
+
+    permission_classes = [RolePermission]
+    policy = {"*": "stats.read"}
+
+    @extend_schema(responses={200: StatsAnswer, **error_responses(401, 403)})
+    def get(self, request):
+        stats = stats_for(request.user)
+        stats["generated_at"] = serializers.DateTimeField().to_representation(stats["generated_at"])
+        return Response(stats)
