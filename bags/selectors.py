@@ -7,7 +7,6 @@ from bags.codes import normalize_code
 from bags.models import Bag
 from tracetrack.errors import NotFound
 
-
 # What a bag's representation reads: its area, creator, parent (and the parent's bill, for
 # a child) and its own bill (for a parent).
 BAG_RELATED = ("dispatch_area", "created_by", "parent_link__parent__bill_link__bill", "bill_link__bill")

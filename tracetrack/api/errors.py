@@ -45,11 +45,9 @@ def _field_errors(detail) -> dict[str, list[str]]:
 
 
 def error_body(exc: exceptions.APIException) -> tuple[dict, int]:
-    for exc_class, (code, http_status) in _CODES.items():
-        if isinstance(exc, exc_class):
-            break
-    else:
-        code, http_status = "error", exc.status_code
+    code, http_status = next(
+        (known for exc_class, known in _CODES.items() if isinstance(exc, exc_class)), ("error", exc.status_code)
+    )
     # An explicit code on an AuthenticationFailed (invalid_credentials) or a 429 (locked_out) wins.
     explicit = getattr(exc, "tracetrack_code", None)
     code = explicit or code
