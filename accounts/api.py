@@ -93,7 +93,7 @@ class AreaViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class UserViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.DestroyModelMixin, viewsets.GenericViewSet,
 ):
     """Users by username (admins only)."""
@@ -105,7 +105,6 @@ class UserViewSet(
     lookup_value_regex = "[^/]+"
     cursor_ordering = "username"
     filterset_class = None
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return users_for_listing()
@@ -141,11 +140,6 @@ class UserViewSet(
         changes = {k: data[k] for k in ("email", "role", "dispatch_area", "is_active", "password") if k in data}
         user = services.user_update(actor=request.user, target=target, **changes)
         return Response(UserSerializer(user).data)
-
-    def update(self, request, *args, **kwargs):
-        if not kwargs.get("partial"):
-            raise exceptions.MethodNotAllowed(request.method)
-        return self.partial_update(request, *args, **kwargs)
 
     @extend_schema(responses={204: OpenApiResponse(description="deleted"), **error_responses(401, 403, 404, 409)},
                    description="409: last_admin.")

@@ -4,6 +4,7 @@ import django_filters
 
 from bags.codes import normalize_code
 from bags.models import Bag, BagKind, BagStatus
+from tracetrack.filters import StrictBooleanFilter
 
 
 class BagFilter(django_filters.FilterSet):
@@ -11,8 +12,8 @@ class BagFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=BagStatus.choices)
     dispatch_area = django_filters.CharFilter(method="filter_area")
     search = django_filters.CharFilter(method="filter_search", help_text="qr_id prefix")
-    linked = django_filters.BooleanFilter(method="filter_linked", help_text="children with (true) or without a parent")
-    billed = django_filters.BooleanFilter(method="filter_billed", help_text="parents on (true) or off a bill")
+    linked = StrictBooleanFilter(method="filter_linked", help_text="children with (true) or without a parent")
+    billed = StrictBooleanFilter(method="filter_billed", help_text="parents on (true) or off a bill")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

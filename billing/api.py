@@ -32,7 +32,7 @@ def _detail(bill) -> dict:
 
 
 class BillViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.DestroyModelMixin, viewsets.GenericViewSet,
 ):
     """Bills, newest first (billers and admins)."""
@@ -45,7 +45,6 @@ class BillViewSet(
     lookup_field = "bill_id"
     lookup_value_regex = "[^/]+"
     cursor_ordering = "-created_at"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return bills_with_totals()
@@ -88,11 +87,6 @@ class BillViewSet(
         data = self._input(BillUpdateSerializer, partial=True)
         bill = services.bill_update(user=request.user, bill_id=kwargs["bill_id"], **{k: data[k] for k in _UPDATABLE if k in data})
         return Response(_detail(bill))
-
-    def update(self, request, *args, **kwargs):
-        if not kwargs.get("partial"):
-            raise exceptions.MethodNotAllowed(request.method)
-        return self.partial_update(request, *args, **kwargs)
 
     @extend_schema(responses={204: OpenApiResponse(description="deleted"), **error_responses(401, 403, 404, 409)},
                    description="Delete a bill (admins); its parents are freed. 409: bill_completed (reopen it first).")

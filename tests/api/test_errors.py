@@ -1,0 +1,52 @@
+import pytest
+from django.test import override_settings
+from django.urls import path
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def broken(request):
+    raise RuntimeError("boom")
+
+
+urlpatterns = [path("api/v1/broken/", broken)]
+handler404 = "tracetrack.api.errors.not_found"
+handler500 = "tracetrack.api.errors.server_error"
+
+
+def test_unknown_api_url_is_a_json_404(api, dispatcher):
+    response = api(dispatcher).get("/api/v1/nothing-here/")
+    assert response.status_code == 404 and response.json() == {"code": "not_found", "detail": "Not found."}
+
+
+def test_wrong_method_is_a_json_405(api, dispatcher):
+    response = api(dispatcher).get("/api/v1/scans/parent/")
+    assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
+
+
+def test_unsupported_media_type_is_a_json_415(api, dispatcher):
+    response = api(dispatcher).post("/api/v1/scans/parent/", b"<xml/>", content_type="application/xml")
+    assert response.status_code == 415 and response.json()["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("payload", [b"{not json", b"[]", b"\"SB00001\"", b"null", b"{\"qr_id\": 5}", b"{\"qr_id\": [\"SB00001\"]}"])
+def test_malformed_bodies_are_400_never_500(api, dispatcher, payload):
+    response = api(dispatcher).post("/api/v1/scans/parent/", payload, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_crash_is_a_json_500():
+    client = APIClient(raise_request_exception=False)
+    response = client.get("/api/v1/broken/")
+    assert response.status_code == 500 and response.json()["code"] == "server_error"
+
+
+def test_health_and_ready_are_public():
+    assert APIClient().get("/health/").status_code == 200
+    assert APIClient().get("/ready/").status_code == 200
