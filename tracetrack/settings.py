@@ -222,7 +222,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "tracetrack.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tracetrack.api.schema.ApiAutoSchema",
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
 }
 SPECTACULAR_SETTINGS = {

@@ -1,5 +1,6 @@
 """Cursor pagination: every page costs the same at any depth (no OFFSET)."""
 
+from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
 
 
@@ -18,6 +19,13 @@ class ApiCursorPagination(CursorPagination):
         except (TypeError, ValueError):
             return self.page_size
         return min(max(size, 1), self.max_page_size)
+
+    def decode_cursor(self, request):
+        # DRF answers a bad cursor with 404; it is bad input, so 400 on the `cursor` field.
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
 
     def get_ordering(self, request, queryset, view):
         return (getattr(view, "cursor_ordering", None) or self.ordering,)

@@ -1,5 +1,6 @@
 """OpenAPI pieces shared by the API views (drf-spectacular)."""
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -28,3 +29,27 @@ _DESCRIPTIONS = {
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: OpenApiResponse(ErrorSerializer, description=_DESCRIPTIONS[status]) for status in statuses}
+
+
+class ApiAutoSchema(AutoSchema):
+    """Documents the errors every operation can answer, so the schema is complete without
+    repeating them on each view: 401/403/429 everywhere a login is needed, 400 for bad
+    bodies and bad filters or cursors, 404 wherever a path names an object."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        statuses = set()
+        public = any(getattr(p, "__class__", None).__name__ == "AllowAny" for p in self.view.get_permissions())
+        if not public:
+            statuses |= {401, 403}
+        statuses.add(429)
+        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
+            statuses.add(400)
+        if "{" in self.path:
+            statuses.add(404)
+        for status in sorted(statuses):
+            if str(status) not in responses:
+                responses[str(status)] = self._get_response_for_code(
+                    OpenApiResponse(ErrorSerializer, description=_DESCRIPTIONS[status]), str(status)
+                )
+        return responses
