@@ -64,7 +64,11 @@ class IdempotencyRecord(models.Model):
     scan_id = models.UUIDField(primary_key=True)
     action = models.CharField(max_length=30)
     fingerprint = models.CharField(max_length=64)
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    # Only part of the fingerprint's history: no database constraint and nothing to update
+    # when a user is deleted (this table grows with every retried scan and has no user index).
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
     outcome = models.JSONField(null=True, blank=True)
     response = models.JSONField(null=True, blank=True)

@@ -142,3 +142,15 @@ def test_successful_login_is_audited_with_ip_and_request_id(client, admin_user):
     assert response.status_code == 302
     entry = AuditLog.objects.get(action="auth.login", actor=admin_user)
     assert entry.ip == "10.1.2.3" and entry.request_id == response["X-Request-ID"]
+
+
+def test_delete_user_with_idempotent_scans(admin_user, dispatcher):
+    import uuid
+
+    from scans.models import IdempotencyRecord
+    from scans.services import scan_parent
+
+    scan_id = uuid.uuid4()
+    scan_parent(user=dispatcher, qr_id="SB00001", scan_id=scan_id)
+    user_delete(actor=admin_user, target=dispatcher)
+    assert IdempotencyRecord.objects.filter(pk=scan_id).exists()
