@@ -13,6 +13,8 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tracetrack.api.urls")),
+    # Log in / out links of the browsable API (session + CSRF).
+    path("api-auth/", include("rest_framework.urls")),
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),
 ]
