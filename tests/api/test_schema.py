@@ -53,7 +53,22 @@ def test_docs_page_is_served_without_a_cdn():
 
 
 @pytest.fixture
-def admin_token(admin_user, settings):
+def keep_test_connection():
+    """Schemathesis calls the WSGI app directly. Like Django's test client, stop the end
+    of each request from closing the database connection, which holds this test's
+    transaction."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_token(admin_user, settings, keep_test_connection):
     settings.RATELIMIT_ENABLE = False
     settings.AXES_ENABLED = False
     return token_create(user=admin_user, name="schemathesis")[1]
