@@ -3,11 +3,14 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from bags.selectors import bag_with_relations
 from bags.serializers import BagSerializer
 from scans import services
+from scans.decode import MAX_FRAME_BYTES as MAX_UPLOAD
+from scans.decode import decode_qr_codes
 from scans.filters import ScanFilter
 from scans.models import Scan
 from scans.selectors import scans_visible_to
@@ -31,6 +34,8 @@ ChildScanAnswer = inline_serializer(
      "duplicate": serializers.BooleanField()},
 )
 UndoAnswer = inline_serializer("UndoAnswer", {"removed": serializers.CharField(), "parent": BagSerializer()})
+DecodeInput = inline_serializer("DecodeInput", {"image": serializers.FileField()})
+DecodeAnswer = inline_serializer("DecodeAnswer", {"codes": serializers.ListField(child=serializers.CharField())})
 
 
 class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -116,3 +121,15 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = self._input(UndoInput)
         result = services.undo_last_scan(user=request.user, parent_qr=data["parent"])
         return Response({"removed": result.removed, "parent": _bag(result.parent)})
+
+    @extend_schema(
+        request={"multipart/form-data": DecodeInput},
+        responses={200: DecodeAnswer, **error_responses(400, 401, 403, 429)},
+        description="Read the QR codes in a camera frame (for browsers without BarcodeDetector). "
+        "400 when the image holds no readable code. Nothing is scanned: submit the code to /scans/parent/ "
+        "or /scans/child/.",
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    def decode(self, request):
+        upload = request.FILES.get("image")
+        return Response({"codes": decode_qr_codes(upload.read(MAX_UPLOAD + 1) if upload else b"")})
