@@ -11,7 +11,7 @@ from tracetrack.errors import invalid
 MAX_FRAME_BYTES = 5 * 1024 * 1024
 # A phone frame is at most a few megapixels; this also keeps a decompression bomb out.
 MAX_FRAME_PIXELS = 16_000_000
-QR_FORMATS = zxingcpp.BarcodeFormat.QRCode | zxingcpp.BarcodeFormat.MicroQRCode
+QR_FORMATS = (zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.MicroQRCode)
 
 
 def decode_qr_codes(data: bytes) -> list[str]:

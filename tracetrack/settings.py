@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tracetrack.context_processors.permissions",
             ],
         },
     },
@@ -169,6 +170,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 # django-axes: LOGIN_FAILURE_LIMIT failures per (username, IP) lock that pair out.
 AXES_ENABLED = env_bool("AXES_ENABLED", True)

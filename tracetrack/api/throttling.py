@@ -6,14 +6,14 @@ from django_ratelimit.core import get_usage
 from rest_framework.throttling import BaseThrottle
 
 
-def _ip(group, request) -> str:
+def client_ip(group, request) -> str:
     # Some servers (unix sockets, test clients) set no REMOTE_ADDR: count those together.
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def _user_or_ip(group, request) -> str:
     user = getattr(request, "user", None)
-    return str(user.pk) if user is not None and user.is_authenticated else _ip(group, request)
+    return str(user.pk) if user is not None and user.is_authenticated else client_ip(group, request)
 
 
 class _RatelimitThrottle(BaseThrottle):
@@ -59,4 +59,4 @@ class LoginThrottle(_RatelimitThrottle):
 
     group = "login"
     setting = "RATE_LIMIT_LOGIN"
-    key = staticmethod(_ip)
+    key = staticmethod(client_ip)

@@ -1,0 +1,82 @@
+/* The bill page: scan parent bags onto the bill (wedge scanner or camera), through
+   POST /api/v1/bills/<id>/parents/ with a scan_id, queued while offline. */
+(function () {
+  "use strict";
+  var root = document.getElementById("bill");
+  var input = document.getElementById("code");
+  var feedbackEl = document.getElementById("feedback");
+  var pendingEl = document.getElementById("pending");
+  var csrf = root.dataset.csrf, billId = root.dataset.bill;
+  var capacity = parseInt(root.dataset.capacity, 10);
+
+  function say(kind, text) { window.TT.feedback(feedbackEl, kind, text); }
+
+  function show(bill) {
+    document.getElementById("count").textContent = bill.parent_count;
+    document.getElementById("bar-fill").style.width = Math.round(100 * bill.parent_count / capacity) + "%";
+    document.getElementById("actual-kg").textContent = bill.actual_weight_kg.toFixed(1);
+    document.getElementById("bill-status").textContent = bill.status.replace("_", " ");
+  }
+
+  function addRow(code, children) {
+    var empty = document.getElementById("no-parents");
+    if (empty) empty.parentNode.removeChild(empty);
+    var row = document.createElement("tr");
+    [code, String(children), "you", "reload to remove"].forEach(function (text) {
+      var cell = document.createElement("td");
+      cell.textContent = text;
+      row.appendChild(cell);
+    });
+    var body = document.getElementById("parents");
+    body.insertBefore(row, body.firstChild);
+  }
+
+  function onAnswer(item, answer, replayed) {
+    var code = item.body.qr_id, data = answer.data || {};
+    if (answer.status === 201 || answer.status === 200) {
+      show(data);
+      if (answer.status === 201) addRow(code, "?");
+      if (!replayed) {
+        if (data.duplicate) say("dup", code + " is already on this bill.");
+        else if (data.parent_count === capacity) say("ok", code + " added. The bill is full: complete it.");
+        else say("ok", code + " added: " + data.parent_count + " / " + capacity);
+      }
+    } else {
+      say("err", code + ": " + window.TT.explain(answer.status, data));
+    }
+  }
+
+  var queue = new window.TT.Queue("bill-" + billId, csrf, onAnswer, function (n) {
+    pendingEl.hidden = n === 0;
+    pendingEl.textContent = n + " waiting for the network; they will be sent in order.";
+  });
+
+  function handle(raw) {
+    var code = String(raw || "").trim().toUpperCase();
+    if (!code) return;
+    var item = { path: "bills/" + encodeURIComponent(billId) + "/parents/", body: { qr_id: code, scan_id: window.TT.uuid() } };
+    queue.send(item).then(function (answer) {
+      if (answer.queued) say("info", "No network: " + code + " saved on this device and will be sent.");
+      else onAnswer(item, answer, false);
+    });
+  }
+
+  document.getElementById("scan-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var value = input.value;
+    input.value = "";
+    handle(value);
+  });
+
+  var camera = new window.TT.Camera(document.getElementById("video"), document.getElementById("canvas"), csrf,
+    handle, function (message) { say("err", message); });
+  document.getElementById("camera").addEventListener("click", function () {
+    var box = document.getElementById("camera-box");
+    if (camera.running()) { camera.stop(); box.hidden = true; return; }
+    box.hidden = false;
+    camera.start().then(function (ok) { if (!ok) box.hidden = true; });
+  });
+
+  window.TT.keepFocus(input);
+  queue.flush();
+})();

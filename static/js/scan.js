@@ -1,0 +1,185 @@
+/* The scan page: a parent, then its children. A wedge scanner types a code and Enter; the
+   camera does the same through TT.Camera. Scanning a parent code at any time moves on to
+   that parent, so a full shift needs nothing but the scanner. */
+(function () {
+  "use strict";
+  var root = document.getElementById("scanner");
+  var input = document.getElementById("code");
+  var feedbackEl = document.getElementById("feedback");
+  var countEl = document.getElementById("count");
+  var barEl = document.getElementById("bar-fill");
+  var listEl = document.getElementById("children");
+  var titleEl = document.getElementById("title");
+  var labelEl = document.getElementById("code-label");
+  var pendingEl = document.getElementById("pending");
+  var undoButton = document.getElementById("undo");
+  var cameraButton = document.getElementById("camera");
+  var csrf = root.dataset.csrf;
+  var capacity = parseInt(root.dataset.capacity, 10);
+  var parentPattern = new RegExp(root.dataset.parentPattern);
+  var state = { parent: root.dataset.parent || "", count: root.dataset.parent ? parseInt(root.dataset.count, 10) : null };
+
+  function say(kind, text) { window.TT.feedback(feedbackEl, kind, text); }
+
+  function showCount() {
+    countEl.textContent = state.count === null ? "?" : String(state.count);
+    barEl.style.width = state.count === null ? "0%" : Math.min(100, Math.round(100 * state.count / capacity)) + "%";
+    root.classList.toggle("full", state.count === capacity);
+  }
+
+  function setParent(code, count, children) {
+    state.parent = code;
+    state.count = count;
+    titleEl.innerHTML = "";
+    titleEl.appendChild(document.createTextNode("Parent "));
+    var span = document.createElement("span");
+    span.id = "parent-code";
+    span.textContent = code;
+    titleEl.appendChild(span);
+    labelEl.textContent = "Scan a child bag (or the next parent)";
+    undoButton.disabled = false;
+    listEl.innerHTML = "";
+    (children || []).slice().reverse().forEach(function (c) { addChild(c, false); });
+    showCount();
+    if (window.history && history.replaceState) history.replaceState(null, "", "/scan/" + encodeURIComponent(code) + "/");
+  }
+
+  function addChild(code, pending) {
+    var li = document.createElement("li");
+    li.textContent = code;
+    li.dataset.code = code;
+    if (pending) { li.className = "pending"; li.title = "waiting for the network"; }
+    listEl.insertBefore(li, listEl.firstChild);
+  }
+
+  function removeChild(code) {
+    var items = listEl.querySelectorAll("li");
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].textContent === code) { items[i].parentNode.removeChild(items[i]); return; }
+    }
+  }
+
+  function loadChildren(code) {
+    fetch("/api/v1/bags/" + encodeURIComponent(code) + "/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (bag) { if (bag && state.parent === code) setParent(code, bag.child_count, bag.children || []); }, function () {});
+  }
+
+  /* What an answer means for the page; `replayed` answers come from the offline queue. */
+  function onAnswer(item, answer, replayed) {
+    var body = item.body, status = answer.status, data = answer.data || {};
+    if (item.path === "scans/parent/") {
+      if (status === 200 || status === 201) {
+        if (state.parent === body.qr_id) { state.count = data.bag.child_count; showCount(); }
+        if (!replayed) {
+          setParent(body.qr_id, data.bag.child_count, []);
+          if (data.bag.child_count) loadChildren(body.qr_id);
+          say("ok", (status === 201 ? "New parent " : "Parent ") + body.qr_id + ": scan its children.");
+        }
+      } else {
+        say("err", body.qr_id + ": " + window.TT.explain(status, data));
+      }
+      return;
+    }
+    if (status === 201 || (status === 200 && data.duplicate)) {
+      if (state.parent === body.parent) {
+        state.count = data.parent.child_count;
+        showCount();
+        var pendingItem = listEl.querySelector('li.pending[data-code="' + body.qr_id + '"]');
+        if (pendingItem && status === 200) pendingItem.parentNode.removeChild(pendingItem);
+        else if (pendingItem) pendingItem.className = "";
+        else if (status === 201) addChild(body.qr_id, false);
+      }
+      if (replayed) return;
+      if (status === 200) say("dup", body.qr_id + " is already in this parent.");
+      else if (state.count === capacity) say("ok", "Parent " + body.parent + " is full (" + capacity + "). Scan the next parent.");
+      else say("ok", body.qr_id + " added: " + state.count + " / " + capacity);
+    } else {
+      if (replayed) removeChild(body.qr_id);
+      say("err", body.qr_id + ": " + window.TT.explain(status, data));
+    }
+  }
+
+  var waiting = 0;
+  var queue = new window.TT.Queue("scans", csrf, onAnswer, function (n) {
+    // Once everything queued is through, take the parent's state from the server.
+    if (waiting > 0 && n === 0 && state.parent) loadChildren(state.parent);
+    waiting = n;
+    pendingEl.hidden = n === 0;
+    pendingEl.textContent = n + (n === 1 ? " scan waits" : " scans wait") + " for the network; they will be sent in order.";
+  });
+
+  function submit(path, body) {
+    var item = { path: path, body: body };
+    return queue.send(item).then(function (answer) {
+      if (answer.queued) {
+        if (path === "scans/parent/") {
+          if (state.parent !== body.qr_id) setParent(body.qr_id, null, []);
+        } else {
+          addChild(body.qr_id, true);
+          if (state.count !== null) { state.count += 1; showCount(); }
+        }
+        say("info", "No network: " + body.qr_id + " saved on this phone and will be sent.");
+        return;
+      }
+      onAnswer(item, answer, false);
+    });
+  }
+
+  function handle(raw) {
+    var code = String(raw || "").trim().toUpperCase();
+    if (!code) return;
+    if (parentPattern.test(code)) {
+      submit("scans/parent/", { qr_id: code, scan_id: window.TT.uuid() });
+    } else if (!state.parent) {
+      say("err", code + " is not a parent bag code. Scan the parent first.");
+    } else {
+      submit("scans/child/", { parent: state.parent, qr_id: code, scan_id: window.TT.uuid() });
+    }
+  }
+
+  document.getElementById("scan-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var value = input.value;
+    input.value = "";
+    handle(value);
+    input.focus();
+  });
+
+  undoButton.addEventListener("click", function () {
+    if (!state.parent) return;
+    if (queue.items().length || navigator.onLine === false) {
+      say("err", "Undo needs the network (and no scans waiting).");
+      return;
+    }
+    window.TT.api(csrf, "scans/undo/", { parent: state.parent }).then(function (answer) {
+      if (answer.status === 200) {
+        removeChild(answer.data.removed);
+        state.count = answer.data.parent.child_count;
+        showCount();
+        say("dup", "Removed " + answer.data.removed + ": " + state.count + " / " + capacity);
+      } else {
+        say("err", window.TT.explain(answer.status, answer.data));
+      }
+    }, function () { say("err", "Undo needs the network."); });
+  });
+
+  var camera = new window.TT.Camera(document.getElementById("video"), document.getElementById("canvas"), csrf,
+    handle, function (message) { say("err", message); });
+  cameraButton.addEventListener("click", function () {
+    var box = document.getElementById("camera-box");
+    if (camera.running()) {
+      camera.stop(); box.hidden = true; cameraButton.setAttribute("aria-pressed", "false");
+    } else {
+      box.hidden = false;
+      camera.start().then(function (ok) {
+        cameraButton.setAttribute("aria-pressed", ok ? "true" : "false");
+        if (!ok) box.hidden = true;
+      });
+    }
+  });
+
+  window.TT.keepFocus(input);
+  showCount();
+  queue.flush();
+})();

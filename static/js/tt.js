@@ -1,0 +1,221 @@
+/* TraceTrack page helpers: API calls with the session's CSRF token, an offline queue that
+   replays scans in order (each carries its scan_id, so a replay never double-counts),
+   feedback by colour, text, sound and vibration, and a scan input that keeps focus. */
+(function () {
+  "use strict";
+
+  var MESSAGES = {
+    capacity_reached: "Parent is full.",
+    already_linked: "Already in another parent",
+    is_parent: "That is a parent bag, not a child bag.",
+    is_child: "That is a child bag, not a parent bag.",
+    bill_completed: "The bill is completed: nothing can change.",
+    area_mismatch: "This bag belongs to another area.",
+    nothing_to_undo: "Nothing to undo (only your scans of the last hour).",
+    not_found: "Not found.",
+    already_billed: "Already on another bill",
+    bill_full: "The bill is full.",
+    rate_limited: "Too fast: wait a moment.",
+    permission_denied: "You may not do this.",
+    not_authenticated: "Your session ended: log in again."
+  };
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function explain(status, data) {
+    if (!data) return "Unexpected answer (" + status + ").";
+    var text = MESSAGES[data.code] || data.detail || "Refused.";
+    if (data.code === "already_linked" && data.current_parent) text += " " + data.current_parent + ".";
+    if (data.code === "already_billed" && data.current_bill) text += " " + data.current_bill + ".";
+    if (data.code === "not_found" || data.code === "invalid") text = data.detail || text;
+    return text;
+  }
+
+  /* POST JSON (or FormData) to /api/v1/<path>; resolves {status, data}; rejects on network failure. */
+  function api(csrf, path, body, method) {
+    var isForm = typeof FormData !== "undefined" && body instanceof FormData;
+    var headers = { "X-CSRFToken": csrf, "Accept": "application/json" };
+    if (!isForm) headers["Content-Type"] = "application/json";
+    return fetch("/api/v1/" + path, {
+      method: method || "POST", credentials: "same-origin", headers: headers,
+      body: body === undefined ? undefined : (isForm ? body : JSON.stringify(body))
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  /* A queue of requests waiting for the network, kept in localStorage so that a reload or a
+     dead battery does not lose scans. */
+  function Queue(name, csrf, onAnswer, onChange) {
+    this.key = "tt-queue-" + name;
+    this.csrf = csrf;
+    this.onAnswer = onAnswer;
+    this.onChange = onChange;
+    this.busy = false;
+    var self = this;
+    window.addEventListener("online", function () { self.flush(); });
+    setInterval(function () { self.flush(); }, 5000);
+  }
+  Queue.prototype.items = function () {
+    try { return JSON.parse(localStorage.getItem(this.key) || "[]"); } catch (e) { return []; }
+  };
+  Queue.prototype.save = function (items) {
+    localStorage.setItem(this.key, JSON.stringify(items));
+    this.onChange(items.length);
+  };
+  Queue.prototype.push = function (item) {
+    var items = this.items();
+    items.push(item);
+    this.save(items);
+  };
+  /* Send now, unless earlier scans still wait: order matters (a child after its parent). */
+  Queue.prototype.send = function (item) {
+    var self = this;
+    if (this.items().length || navigator.onLine === false) {
+      this.push(item);
+      this.flush();
+      return Promise.resolve({ queued: true });
+    }
+    return api(this.csrf, item.path, item.body).then(function (answer) {
+      return answer;
+    }, function () {
+      self.push(item);
+      return { queued: true };
+    });
+  };
+  Queue.prototype.flush = function () {
+    var self = this;
+    if (this.busy) return;
+    var items = this.items();
+    if (!items.length) { this.onChange(0); return; }
+    this.busy = true;
+    api(this.csrf, items[0].path, items[0].body).then(function (answer) {
+      var rest = self.items().slice(1);
+      self.save(rest);
+      self.busy = false;
+      self.onAnswer(items[0], answer, true);
+      if (rest.length) self.flush();
+    }, function () {
+      self.busy = false;  // still offline: try again later
+    });
+  };
+
+  var audio = null;
+  function tone(freqs, type, ms) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var t = audio.currentTime;
+      freqs.forEach(function (f, i) {
+        var osc = audio.createOscillator(), gain = audio.createGain();
+        osc.type = type; osc.frequency.value = f;
+        gain.gain.value = 0.2;
+        osc.connect(gain); gain.connect(audio.destination);
+        osc.start(t + i * (ms + 60) / 1000); osc.stop(t + (i * (ms + 60) + ms) / 1000);
+      });
+    } catch (e) { /* no sound on this device */ }
+  }
+  var SIGNALS = {
+    ok: function () { tone([880], "sine", 120); buzz([60]); },
+    dup: function () { tone([660, 660], "sine", 90); buzz([40, 60, 40]); },
+    err: function () { tone([220], "square", 450); buzz([300, 100, 300]); },
+    info: function () {}
+  };
+  function buzz(pattern) { if (navigator.vibrate) navigator.vibrate(pattern); }
+
+  function feedback(el, kind, text) {
+    el.className = "feedback " + kind;
+    el.textContent = text;
+    (SIGNALS[kind] || SIGNALS.info)();
+  }
+
+  /* Wedge scanners type into whatever has focus: keep it on the code input unless the user
+     is working another control. */
+  function keepFocus(input) {
+    function refocus() {
+      var active = document.activeElement;
+      if (!active || active === document.body || active.tagName === "BUTTON") input.focus();
+    }
+    input.addEventListener("blur", function () { setTimeout(refocus, 150); });
+    document.addEventListener("click", function () { setTimeout(refocus, 150); });
+    input.focus();
+  }
+
+  window.TT = { uuid: uuid, api: api, Queue: Queue, feedback: feedback, keepFocus: keepFocus, explain: explain };
+})();
+/* Camera scanning: the browser's BarcodeDetector where it exists (Chrome on Android);
+   elsewhere a still frame every ~0.8 s goes to /api/v1/scans/decode/ (zxing-cpp on the server). */
+(function () {
+  "use strict";
+  function Camera(video, canvas, csrf, onCode, onError) {
+    this.video = video; this.canvas = canvas; this.csrf = csrf;
+    this.onCode = onCode; this.onError = onError;
+    this.stream = null; this.timer = null; this.last = { code: "", at: 0 };
+  }
+  Camera.prototype.running = function () { return !!this.stream; };
+  Camera.prototype.start = function () {
+    var self = this;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      this.onError("This browser cannot use the camera here.");
+      return Promise.resolve(false);
+    }
+    return navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false }).then(function (stream) {
+      self.stream = stream;
+      self.video.srcObject = stream;
+      return self.video.play().then(function () {
+        var useDetector = "BarcodeDetector" in window;
+        var detector = useDetector ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+        self.timer = setInterval(function () {
+          if (detector) self.detectInBrowser(detector); else self.detectOnServer();
+        }, detector ? 250 : 800);
+        return true;
+      });
+    }, function () {
+      self.onError("The camera is not available (permission refused?).");
+      return false;
+    });
+  };
+  Camera.prototype.stop = function () {
+    clearInterval(this.timer); this.timer = null;
+    if (this.stream) this.stream.getTracks().forEach(function (t) { t.stop(); });
+    this.stream = null;
+  };
+  Camera.prototype.found = function (code) {
+    var now = Date.now();
+    if (code === this.last.code && now - this.last.at < 2500) return;  // the same label still in view
+    this.last = { code: code, at: now };
+    this.onCode(code);
+  };
+  Camera.prototype.detectInBrowser = function (detector) {
+    var self = this;
+    detector.detect(this.video).then(function (codes) {
+      if (codes.length) self.found(codes[0].rawValue);
+    }, function () {});
+  };
+  Camera.prototype.detectOnServer = function () {
+    var self = this, video = this.video, canvas = this.canvas;
+    if (this.pending || !video.videoWidth) return;
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    this.pending = true;
+    canvas.toBlob(function (blob) {
+      var form = new FormData();
+      form.append("image", blob, "frame.png");
+      window.TT.api(self.csrf, "scans/decode/", form).then(function (answer) {
+        self.pending = false;
+        if (answer.status === 200 && answer.data.codes.length) self.found(answer.data.codes[0]);
+      }, function () { self.pending = false; });
+    }, "image/png");
+  };
+  window.TT.Camera = Camera;
+})();

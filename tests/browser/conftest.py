@@ -1,0 +1,170 @@
+"""Browser tests of the operator and biller pages: real headless Chromium (Playwright's sync
+API) against pytest-django's live server, on a 360 px phone.
+
+Every test here carries the `browser` marker. Without /usr/bin/chromium the whole folder is
+skipped. Screenshots of every page visited go to $SCREENSHOT_DIR (default var/screenshots),
+one folder per test; the folder is printed at the end of the session.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop in the test thread, and Django then refuses ORM
+# calls from it ("You cannot call this from an async context"). The test thread makes
+# plain synchronous ORM calls between browser steps, which is safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+TIMEOUT_MS = 10_000
+HERE = Path(__file__).resolve().parent
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR") or HERE.parent.parent / "var" / "screenshots").resolve()
+
+_shots_taken = False
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives the pages in headless Chromium (tests/browser/)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        return
+    skip = pytest.mark.skip(reason=f"browser tests need Chromium at {CHROMIUM}")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _shots_taken:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"browser screenshots: {SCREENSHOT_DIR}")
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+def launch(playwright, extra_args=()):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_instance):
+    browser = launch(playwright_instance)
+    yield browser
+    browser.close()
+
+
+class Phone:
+    """One browser context on a phone-sized screen, with its page, a screenshot per step and
+    the JavaScript errors the page raised."""
+
+    def __init__(self, context, base_url: str, shot_dir: Path):
+        self.context = context
+        self.base_url = base_url
+        self.shot_dir = shot_dir
+        self.steps = 0
+        self.js_errors: list[str] = []
+        context.set_default_timeout(TIMEOUT_MS)
+        self.page = context.new_page()
+        self.page.on("pageerror", lambda error: self.js_errors.append(str(error)))
+
+    def goto(self, path: str, step: str | None = None):
+        response = self.page.goto(self.base_url + path)
+        self.snap(step or path.strip("/").replace("/", "-") or "home")
+        return response
+
+    def snap(self, step: str):
+        """A full-page screenshot named by test and step."""
+        global _shots_taken
+        self.steps += 1
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", step).strip("-") or "page"
+        self.shot_dir.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(self.shot_dir / f"{self.steps:02d}-{name}.png"), full_page=True)
+        _shots_taken = True
+
+    def login(self, user, password: str | None = None):
+        """Log in through the real /login/ form; returns the page we land on."""
+        from tests.conftest import PASSWORD
+
+        self.goto("/login/", "login")
+        self.page.fill("#id_username", user.username)
+        self.page.fill("#id_password", password or PASSWORD)
+        with self.page.expect_navigation():
+            self.page.click("form.stack button[type=submit]")
+        self.snap(f"after-login-{user.username}")
+        return self.page
+
+    def active_id(self) -> str:
+        return self.page.evaluate("document.activeElement && document.activeElement.id")
+
+
+def shot_dir_for(request) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    path = SCREENSHOT_DIR / name
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+@pytest.fixture
+def phone_factory(request, live_server):
+    """Makes Phone objects on a given browser (default: the shared one); closes their contexts,
+    takes a last screenshot when the test failed and fails the test on JavaScript errors."""
+    made: list[Phone] = []
+    shots = shot_dir_for(request)
+
+    def make(browser=None, *, permissions=(), subdir: str = "") -> Phone:
+        browser = browser or request.getfixturevalue("chromium")
+        context = browser.new_context(**PHONE, base_url=live_server.url)
+        if permissions:
+            context.grant_permissions(list(permissions), origin=live_server.url)
+        phone = Phone(context, live_server.url, shots / subdir if subdir else shots)
+        made.append(phone)
+        return phone
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    errors = []
+    for phone in made:
+        if failed:
+            try:
+                phone.snap("failure")
+            except Exception:  # noqa: BLE001 - the page may already be gone
+                pass
+        errors += phone.js_errors
+        phone.context.close()
+    if errors and not failed:
+        pytest.fail(f"JavaScript errors on the page: {errors}")
+
+
+@pytest.fixture
+def phone(phone_factory) -> Phone:
+    return phone_factory()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report

@@ -1,0 +1,192 @@
+"""The dispatcher's scan page in headless Chromium on a phone: wedge-scanner input, feedback,
+undo and the offline queue, checked against the database."""
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from bags.models import Bag, BagKind, BagStatus, Link
+from scans.models import Scan, ScanKind
+from tests.helpers import child_code, fill_parent
+
+pytestmark = pytest.mark.browser
+
+CAPACITY = 30
+
+
+def wedge_scan(phone, code: str, *, expect_text: str | None = None):
+    """Type a code into whatever has focus and press Enter, as a wedge scanner does; wait
+    for the page's answer about that code."""
+    page = phone.page
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    expect(page.locator("#feedback")).to_contain_text(expect_text or code)
+
+
+def children_on_page(page) -> list[str]:
+    return page.locator("#children li").all_inner_texts()
+
+
+def links_of(parent_qr: str) -> list[str]:
+    return list(Link.objects.filter(parent__qr_id=parent_qr).values_list("child__qr_id", flat=True))
+
+
+def test_dispatcher_scans_a_parent_and_thirty_children(phone, dispatcher):
+    page = phone.login(dispatcher)
+    assert page.url.endswith("/scan/"), "a dispatcher lands on the scan page"
+    assert phone.active_id() == "code", "the code input has focus on arrival"
+
+    wedge_scan(phone, "sb00001")  # wedge scanners may send lower case: the page upper-cases
+    expect(page.locator("#feedback")).to_have_class("feedback ok")
+    expect(page.locator("#feedback")).to_contain_text("New parent SB00001")
+    expect(page.locator("#parent-code")).to_have_text("SB00001")
+    assert page.url.endswith("/scan/SB00001/")
+    phone.snap("parent-scanned")
+    parent = Bag.objects.get(qr_id="SB00001")
+    assert parent.kind == BagKind.PARENT and parent.dispatch_area.code == "lucknow"
+
+    for n in range(CAPACITY):
+        code = child_code(n, "KID")
+        wedge_scan(phone, code)
+        expect(page.locator("#feedback")).to_have_class("feedback ok")
+        expect(page.locator("#count")).to_have_text(str(n + 1))
+        assert phone.active_id() == "code", f"focus left the input after {code}"
+        if n == 0:
+            expect(page.locator("#feedback")).to_contain_text(f"{code} added: 1 / {CAPACITY}")
+            phone.snap("first-child")
+
+    expect(page.locator("#feedback")).to_contain_text(f"Parent SB00001 is full ({CAPACITY})")
+    expect(page.locator("#scanner")).to_have_class("full")
+    assert children_on_page(page)[0] == child_code(CAPACITY - 1, "KID"), "newest first"
+    assert len(children_on_page(page)) == CAPACITY
+    phone.snap("parent-full")
+
+    parent.refresh_from_db()
+    assert parent.status == BagStatus.COMPLETED
+    assert parent.child_count == CAPACITY
+    assert sorted(links_of("SB00001")) == [child_code(n, "KID") for n in range(CAPACITY)]
+    assert Scan.objects.filter(kind=ScanKind.CHILD, parent_qr="SB00001", user=dispatcher).count() == CAPACITY
+    assert Scan.objects.filter(kind=ScanKind.PARENT, qr_id="SB00001").count() == 1
+
+    # The page rendered by the server after a reload agrees with what the script showed.
+    phone.goto("/scan/SB00001/", "reloaded")
+    expect(page.locator("#count")).to_have_text(str(CAPACITY))
+    assert len(children_on_page(page)) == CAPACITY
+
+
+def test_duplicate_full_and_other_parent_feedback(phone, dispatcher):
+    fill_parent(dispatcher, "SB00002", CAPACITY, prefix="FULL")
+    fill_parent(dispatcher, "SB00003", 1, prefix="OTH")
+    links_before, scans_before = Link.objects.count(), Scan.objects.count()
+    page = phone.login(dispatcher)
+
+    wedge_scan(phone, "SB00002")
+    expect(page.locator("#count")).to_have_text(str(CAPACITY))
+    expect(page.locator("#children li")).to_have_count(CAPACITY)
+
+    # Rule 4: a duplicate is a duplicate even on a full parent, and is not an error.
+    wedge_scan(phone, child_code(3, "FULL"), expect_text="already in this parent")
+    expect(page.locator("#feedback")).to_have_class("feedback dup")
+    phone.snap("duplicate")
+
+    wedge_scan(phone, "NEWKID01")
+    expect(page.locator("#feedback")).to_have_class("feedback err")
+    expect(page.locator("#feedback")).to_have_text("NEWKID01: Parent is full.")
+    assert phone.active_id() == "code"
+    phone.snap("parent-full-refusal")
+
+    wedge_scan(phone, "SB00004")  # a new, empty parent
+    expect(page.locator("#count")).to_have_text("0")
+    wedge_scan(phone, child_code(0, "OTH"))
+    expect(page.locator("#feedback")).to_have_class("feedback err")
+    expect(page.locator("#feedback")).to_contain_text("Already in another parent SB00003")
+    expect(page.locator("#count")).to_have_text("0")
+    phone.snap("already-linked-refusal")
+
+    wedge_scan(phone, "WRONG")  # a parent-less child code is a child of the open parent...
+    wedge_scan(phone, "x", expect_text="X: ")  # ...and a code in no format is refused in words
+    expect(page.locator("#feedback")).to_have_class("feedback err")
+
+    assert links_of("SB00003") == [child_code(0, "OTH")]
+    assert links_of("SB00004") == ["WRONG"]
+    assert Link.objects.count() == links_before + 1
+    assert not Bag.objects.filter(qr_id="NEWKID01").exists()
+    # One parent scan for SB00002, one for the new SB00004, one child scan for WRONG.
+    assert Scan.objects.count() == scans_before + 3
+
+
+def test_undo_removes_the_last_child(phone, dispatcher):
+    page = phone.login(dispatcher)
+    wedge_scan(phone, "SB00005")
+    for n in range(3):
+        wedge_scan(phone, child_code(n, "UND"))
+    expect(page.locator("#count")).to_have_text("3")
+
+    page.click("#undo")
+    expect(page.locator("#feedback")).to_contain_text(f"Removed {child_code(2, 'UND')}: 2 / {CAPACITY}")
+    expect(page.locator("#count")).to_have_text("2")
+    assert children_on_page(page) == [child_code(1, "UND"), child_code(0, "UND")]
+    phone.snap("undone")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'code'")
+
+    assert sorted(links_of("SB00005")) == [child_code(0, "UND"), child_code(1, "UND")]
+    assert Bag.objects.get(qr_id="SB00005").child_count == 2
+    undone = Scan.objects.get(qr_id=child_code(2, "UND"))
+    assert undone.undone_at is not None
+    assert not Bag.objects.filter(qr_id=child_code(2, "UND")).exists(), "a child the scan created goes"
+
+    # The wedge scanner carries on: the next child goes in as the third again.
+    wedge_scan(phone, child_code(9, "UND"))
+    expect(page.locator("#count")).to_have_text("3")
+    assert Bag.objects.get(qr_id="SB00005").child_count == 3
+
+
+def test_offline_scans_wait_and_are_sent_once(phone, dispatcher):
+    fill_parent(dispatcher, "SB00006", 3, prefix="ONL")
+    page = phone.login(dispatcher)
+    wedge_scan(phone, "SB00006")
+    expect(page.locator("#children li")).to_have_count(3)
+
+    phone.context.set_offline(True)
+    offline_codes = [child_code(n, "OFF") for n in range(5)]
+    for n, code in enumerate(offline_codes):
+        wedge_scan(phone, code, expect_text=f"No network: {code}")
+        expect(page.locator("#feedback")).to_have_class("feedback info")
+        expect(page.locator("#pending")).to_be_visible()
+        expect(page.locator("#pending")).to_contain_text(f"{n + 1} scan")
+        assert phone.active_id() == "code"
+    expect(page.locator("#pending")).to_have_text("5 scans wait for the network; they will be sent in order.")
+    expect(page.locator("#children li.pending")).to_have_count(5)
+    expect(page.locator("#count")).to_have_text("8")
+    phone.snap("offline-queued")
+    queued = json.loads(page.evaluate("localStorage.getItem('tt-queue-scans')"))
+    assert [item["body"]["qr_id"] for item in queued] == offline_codes
+    assert Bag.objects.get(qr_id="SB00006").child_count == 3, "nothing reached the server yet"
+
+    phone.context.set_offline(False)
+    expect(page.locator("#pending")).to_be_hidden(timeout=15_000)
+    expect(page.locator("#children li.pending")).to_have_count(0)
+    expect(page.locator("#count")).to_have_text("8")
+    phone.snap("back-online")
+
+    def assert_server_state():
+        links = links_of("SB00006")
+        assert len(links) == 8 and len(set(links)) == 8
+        assert set(offline_codes) <= set(links)
+        assert Bag.objects.get(qr_id="SB00006").child_count == 8
+        for code in offline_codes:
+            assert Scan.objects.filter(qr_id=code, kind=ScanKind.CHILD).count() == 1
+
+    assert_server_state()
+
+    # Replaying the very same queued requests (same scan_ids), as after a crash between
+    # sending and hearing the answer, must not count anything twice.
+    page.evaluate("items => localStorage.setItem('tt-queue-scans', JSON.stringify(items))", queued)
+    page.reload()
+    expect(page.locator("#pending")).to_be_hidden(timeout=15_000)
+    assert page.evaluate("localStorage.getItem('tt-queue-scans')") == "[]"
+    expect(page.locator("#count")).to_have_text("8")
+    expect(page.locator("#children li")).to_have_count(8)
+    phone.snap("replayed")
+    assert_server_state()
