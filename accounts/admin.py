@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts import services
 from accounts.models import ApiToken, AuditLog, DispatchArea, User
-from tracetrack.admin_services import ServiceAdminMixin
+from tracetrack.admin_services import ReadOnlyAdmin, ServiceAdminMixin
 
 
 @admin.register(DispatchArea)
@@ -69,18 +69,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "actor_username", "action", "entity_type", "entity_id", "ip"]
     list_filter = ["action", "entity_type"]
     search_fields = ["=entity_id", "=actor_username", "=request_id"]
     date_hierarchy = "timestamp"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from bags.models import Bag, Link
 from bags.services import bag_delete
-from tracetrack.admin_services import ServiceAdminMixin
+from tracetrack.admin_services import ReadOnlyAdmin, ServiceAdminMixin
 
 
 @admin.register(Bag)
@@ -30,17 +30,8 @@ class BagAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Link)
-class LinkAdmin(admin.ModelAdmin):
+class LinkAdmin(ReadOnlyAdmin):
     list_display = ["parent", "child", "created_at"]
     list_select_related = ["parent", "child"]
     search_fields = ["^parent__qr_id", "^child__qr_id"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from billing import services
 from billing.models import Bill, BillBag
-from tracetrack.admin_services import ServiceAdminMixin
+from tracetrack.admin_services import ReadOnlyAdmin, ServiceAdminMixin
 
 
 class BillBagInline(admin.TabularInline):
@@ -48,17 +48,8 @@ class BillAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(BillBag)
-class BillBagAdmin(admin.ModelAdmin):
+class BillBagAdmin(ReadOnlyAdmin):
     list_display = ["bill", "parent", "added_by", "created_at"]
     list_select_related = ["bill", "parent", "added_by"]
     search_fields = ["^bill__bill_id", "^parent__qr_id"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,19 +3,7 @@
 from django.contrib import admin
 
 from scans.models import IdempotencyRecord, Scan
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from tracetrack.admin_services import ReadOnlyAdmin
 
 
 @admin.register(Scan)

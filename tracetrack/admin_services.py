@@ -5,7 +5,7 @@ back, so a refusal (`last_admin`, `bill_completed`, …) shows on the form as an
 save then runs the service for real. The rule itself lives only in the service.
 """
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.db import transaction
 
 from tracetrack.errors import InvalidInput, ServiceError
@@ -75,3 +75,18 @@ class ServiceAdminMixin:
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs and link rows: written by the services only, never by hand."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
