@@ -3,16 +3,28 @@ services, so the own-role and last-admin rules hold here too."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db.models import Q
 
 from accounts import services
 from accounts.models import ApiToken, AuditLog, DispatchArea, User
-from tracetrack.admin_services import ReadOnlyAdmin, ServiceAdminMixin
+from tracetrack import request_context
+from tracetrack.admin_services import EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
 
 
 @admin.register(DispatchArea)
 class DispatchAreaAdmin(admin.ModelAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
+
+
+class ServicePasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "change password" form, saved through `user_update` (audited)."""
+
+    def save(self, commit=True):
+        return services.user_update(
+            actor=request_context.current().user, target=self.user, password=self.cleaned_data["password1"]
+        )
 
 
 @admin.register(User)
@@ -29,6 +41,8 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     ]
     add_fieldsets = [(None, {"fields": ["username", "role", "dispatch_area", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
+    autocomplete_fields = ["dispatch_area"]
+    change_password_form = ServicePasswordChangeForm
 
     def perform_save(self, request, obj, form, change):
         data = form.cleaned_data
@@ -72,6 +86,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
 class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "actor_username", "action", "entity_type", "entity_id", "ip"]
     list_filter = ["action", "entity_type"]
-    search_fields = ["=entity_id", "=actor_username", "=request_id"]
+    search_fields = ["entity_id"]
+    search_help_text = "What changed: a bag code, bill id, username or scan id."
     date_hierarchy = "timestamp"
-    show_full_result_count = False
+    date_hierarchy_drilldown = False
+    paginator = EstimatedCountPaginator
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(entity_id=term) | Q(entity_id=term.upper())), False

@@ -113,7 +113,7 @@ class AuditLog(models.Model):
         ordering = ["-timestamp", "-id"]
         indexes = [
             models.Index(fields=["-timestamp"], name="audit_timestamp"),
-            models.Index(fields=["entity_type", "entity_id"], name="audit_entity"),
+            models.Index(fields=["entity_id", "entity_type"], name="audit_entity"),
             models.Index(fields=["actor", "-timestamp"], name="audit_actor_time"),
             models.Index(fields=["action", "-timestamp"], name="audit_action_time"),
         ]

@@ -3,12 +3,16 @@
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit
@@ -47,13 +51,39 @@ def _check_password(password: str, user: User) -> None:
         raise InvalidInput({"password": list(exc.messages)}) from None
 
 
+# What billers may do in the admin: manage bills (not delete them), read bags and scans.
+BILLER_GROUP = "Billers"
+BILLER_PERMISSIONS = [
+    ("billing", "view_bill"), ("billing", "add_bill"), ("billing", "change_bill"), ("billing", "view_billbag"),
+    ("bags", "view_bag"), ("bags", "view_link"), ("scans", "view_scan"),
+]
+
+
+def biller_group() -> Group:
+    """The Billers group with its permissions, made when missing (after a flush, say)."""
+    group, _ = Group.objects.get_or_create(name=BILLER_GROUP)
+    if group.permissions.count() != len(BILLER_PERMISSIONS):
+        wanted = reduce(or_, (Q(content_type__app_label=app, codename=code) for app, code in BILLER_PERMISSIONS))
+        group.permissions.set(Permission.objects.filter(wanted))
+    return group
+
+
 def _apply_role(user: User, role: str, area: DispatchArea | None) -> None:
-    """Role decides admin-site access: admins are Django superusers, others are not."""
+    """Role decides admin-site access: admins are superusers; billers are staff with the
+    Billers group's permissions (see `_sync_groups`); dispatchers have no admin."""
     if role == Role.DISPATCHER and area is None:
         raise invalid("dispatch_area", "A dispatcher needs a dispatch area.")
     user.role = role
     user.dispatch_area = area
-    user.is_staff = user.is_superuser = role == Role.ADMIN
+    user.is_superuser = role == Role.ADMIN
+    user.is_staff = role in (Role.ADMIN, Role.BILLER)
+
+
+def _sync_groups(user: User) -> None:
+    if user.role == Role.BILLER:
+        user.groups.add(biller_group())
+    else:
+        user.groups.remove(*user.groups.filter(name=BILLER_GROUP))
 
 
 @transaction.atomic
@@ -87,6 +117,7 @@ def user_create(
             user.save()
     except IntegrityError:
         raise UserRefused("user_exists", f"User {username!r} already exists.") from None
+    _sync_groups(user)
     audit(actor=actor, action="user.create", entity_type="user", entity_id=user.username, after=_snapshot(user))
     return user
 
@@ -136,6 +167,8 @@ def user_update(
         _check_password(password, target)
         target.set_password(password)
     target.save()
+    if before["role"] != target.role:
+        _sync_groups(target)
 
     after = _snapshot(target)
     if password is not UNSET:

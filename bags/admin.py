@@ -1,20 +1,46 @@
-"""Basic admin for bags and links (the full back office is a later issue). Deleting goes
-through `bag_delete`, so counts, bill places and the audit log stay right."""
-
+"""Admin for bags and links. Bags come from scans, the API and imports, so they are read
+here; deleting goes through `bag_delete`, so counts, bill places and the audit log stay
+right. Searches and totals use indexes and estimates, never a full scan."""
 from django.contrib import admin
+from django.db.models import Q
 
 from bags.models import Bag, Link
 from bags.services import bag_delete
-from tracetrack.admin_services import ReadOnlyAdmin, ServiceAdminMixin
+from tracetrack.admin_services import CodeSearchMixin, EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
+
+
+class ChildLinkInline(admin.TabularInline):
+    """A parent's children (at most PARENT_CAPACITY rows)."""
+
+    model = Link
+    fk_name = "parent"
+    fields = ["child", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "child"
+    verbose_name_plural = "children"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("child")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Bag)
-class BagAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class BagAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["qr_id", "kind", "status", "child_count", "dispatch_area", "created_at"]
     list_filter = ["kind", "status", "dispatch_area"]
     list_select_related = ["dispatch_area"]
-    # "^" is an index-friendly prefix search; "=" an exact match.
-    search_fields = ["^qr_id"]
+    search_fields = ["qr_id"]
+    search_help_text = "A bag code or its beginning (SB123…)."
+    search_lookups = ("qr_id__startswith",)
+    paginator = EstimatedCountPaginator
+    inlines = [ChildLinkInline]
     readonly_fields = ["qr_id", "kind", "status", "child_count", "created_by", "created_at", "updated_at"]
     fields = ["qr_id", "kind", "status", "child_count", "dispatch_area", "created_by", "created_at", "updated_at"]
     show_full_result_count = False
@@ -29,9 +55,21 @@ class BagAdmin(ServiceAdminMixin, admin.ModelAdmin):
         bag_delete(user=request.user, qr_id=obj.qr_id)
 
 
+def bag_pk(term: str) -> int | None:
+    """The id of the bag with this code, for searches that then use the id indexes."""
+    return Bag.objects.filter(qr_id=term.strip().upper()).values_list("pk", flat=True).first()
+
+
 @admin.register(Link)
 class LinkAdmin(ReadOnlyAdmin):
     list_display = ["parent", "child", "created_at"]
     list_select_related = ["parent", "child"]
-    search_fields = ["^parent__qr_id", "^child__qr_id"]
-    show_full_result_count = False
+    search_fields = ["parent__qr_id"]
+    search_help_text = "A parent or child bag code."
+    paginator = EstimatedCountPaginator
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        pk = bag_pk(search_term)
+        return queryset.filter(Q(parent_id=pk) | Q(child_id=pk)) if pk else queryset.none(), False

@@ -1,11 +1,12 @@
-"""Basic admin for bills. Changes go through the bill services (the full back office, with
-complete/reopen actions, is a later issue)."""
+"""Admin for bills. Every change — edit, delete, complete, reopen — goes through the bill
+services, with the same rules and audit rows as the API."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from billing import services
 from billing.models import Bill, BillBag
-from tracetrack.admin_services import ReadOnlyAdmin, ServiceAdminMixin
+from tracetrack.admin_services import CodeSearchMixin, EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
+from tracetrack.errors import ServiceError
 
 
 class BillBagInline(admin.TabularInline):
@@ -20,12 +21,17 @@ class BillBagInline(admin.TabularInline):
 
 
 @admin.register(Bill)
-class BillAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class BillAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["bill_id", "status", "parent_count", "capacity", "destination", "vehicle_number", "created_at"]
     list_filter = ["status"]
     list_select_related = ["created_by"]
-    search_fields = ["^bill_id"]
+    search_fields = ["bill_id"]
+    search_help_text = "A bill id or its beginning."
+    search_lookups = ("bill_id__startswith",)
     date_hierarchy = "created_at"
+    date_hierarchy_drilldown = False
+    paginator = EstimatedCountPaginator
+    actions = ["complete_bills", "reopen_bills"]
     inlines = [BillBagInline]
     fields = ["bill_id", "capacity", "destination", "vehicle_number", "description", "status", "parent_count",
               "created_by", "created_at", "completed_at", "completed_by"]
@@ -46,10 +52,32 @@ class BillAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def perform_delete(self, request, obj):
         services.bill_delete(user=request.user, bill_id=obj.bill_id)
 
+    def _each(self, request, queryset, service, verb):
+        done, refused = [], []
+        for bill in queryset:
+            try:
+                service(user=request.user, bill_id=bill.bill_id)
+                done.append(bill.bill_id)
+            except ServiceError as exc:
+                refused.append(f"{bill.bill_id}: {exc.detail}")
+        if done:
+            self.message_user(request, f"{verb}: {', '.join(done)}.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)
+
+    @admin.action(description="Complete the selected bills", permissions=["change"])
+    def complete_bills(self, request, queryset):
+        self._each(request, queryset, services.bill_complete, "Completed")
+
+    @admin.action(description="Reopen the selected bills", permissions=["change"])
+    def reopen_bills(self, request, queryset):
+        self._each(request, queryset, services.bill_reopen, "Reopened")
+
 
 @admin.register(BillBag)
-class BillBagAdmin(ReadOnlyAdmin):
+class BillBagAdmin(CodeSearchMixin, ReadOnlyAdmin):
     list_display = ["bill", "parent", "added_by", "created_at"]
     list_select_related = ["bill", "parent", "added_by"]
-    search_fields = ["^bill__bill_id", "^parent__qr_id"]
+    search_fields = ["bill__bill_id"]
+    search_lookups = ("bill__bill_id", "parent__qr_id")
     show_full_result_count = False

@@ -1,9 +1,13 @@
 """Read-only admin for the scan log."""
 
-from django.contrib import admin
+import uuid
 
+from django.contrib import admin
+from django.db.models import Q
+
+from bags.admin import bag_pk
 from scans.models import IdempotencyRecord, Scan
-from tracetrack.admin_services import ReadOnlyAdmin
+from tracetrack.admin_services import EstimatedCountPaginator, ReadOnlyAdmin
 
 
 @admin.register(Scan)
@@ -11,12 +15,35 @@ class ScanAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "kind", "qr_id", "parent_qr", "user", "dispatch_area", "undone_at"]
     list_filter = ["kind", "dispatch_area"]
     list_select_related = ["user", "dispatch_area"]
-    search_fields = ["=qr_id", "=parent_qr", "=scan_id"]
+    search_fields = ["qr_id"]
+    search_help_text = "A bag code (its scans, and the scans into it) or a scan_id."
     date_hierarchy = "timestamp"
+    date_hierarchy_drilldown = False  # no DISTINCT over millions of scans
+    paginator = EstimatedCountPaginator
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(scan_id=uuid.UUID(term)), False
+        except ValueError:
+            pass
+        pk = bag_pk(term)
+        return queryset.filter(Q(bag_id=pk) | Q(parent_id=pk)) if pk else queryset.none(), False
 
 
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["scan_id", "action", "user", "created_at"]
     list_select_related = ["user"]
-    search_fields = ["=scan_id"]
+    search_fields = ["scan_id"]
+    paginator = EstimatedCountPaginator
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        try:
+            return queryset.filter(scan_id=uuid.UUID(search_term.strip())), False
+        except ValueError:
+            return queryset.none(), False

@@ -5,8 +5,13 @@ back, so a refusal (`last_admin`, `bill_completed`, …) shows on the form as an
 save then runs the service for real. The rule itself lives only in the service.
 """
 
+import json
+
 from django.contrib import admin, messages
-from django.db import transaction
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils.functional import cached_property
 
 from tracetrack.errors import InvalidInput, ServiceError
 
@@ -90,3 +95,57 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class EstimatedCountPaginator(Paginator):
+    """Changelist totals without an exact COUNT(*) over millions of rows: on PostgreSQL,
+    the planner's estimate (the table's statistics when unfiltered, EXPLAIN's row estimate
+    when filtered), and an exact count only when the estimate is small. Other databases
+    count exactly (they hold development-sized data)."""
+
+    exact_below = 10_000
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        if connection.vendor != "postgresql":
+            return super().count
+        estimate = self._estimate(queryset)
+        if estimate < self.exact_below:
+            return super().count
+        return estimate
+
+    @staticmethod
+    def _estimate(queryset) -> int:
+        if queryset.query.is_empty():
+            return 0
+        with connection.cursor() as cursor:
+            if not queryset.query.where:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                               [queryset.model._meta.db_table])
+                row = cursor.fetchone()
+                if row and row[0] >= 0:
+                    return int(row[0])
+            sql, params = queryset.order_by().query.sql_with_params()
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+            plan = cursor.fetchone()[0]
+            if isinstance(plan, str):
+                plan = json.loads(plan)
+            return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class CodeSearchMixin:
+    """Search by code through an index: the term is trimmed and upper-cased (codes are
+    stored so) and matched with `search_lookups` — exact or prefix (`startswith`, which
+    PostgreSQL answers from the varchar_pattern_ops index), never `icontains`."""
+
+    search_lookups: tuple[str, ...] = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().upper()
+        if not term:
+            return queryset, False
+        condition = Q()
+        for lookup in self.search_lookups:
+            condition |= Q(**{lookup: term})
+        return queryset.filter(condition), False

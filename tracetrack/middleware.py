@@ -16,7 +16,9 @@ class RequestContextMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         request.request_id = request_id
-        token = request_context.bind(ip=request.META.get("REMOTE_ADDR") or None, request_id=request_id)
+        token = request_context.bind(
+            ip=request.META.get("REMOTE_ADDR") or None, request_id=request_id, request=request
+        )
         try:
             response = self.get_response(request)
         finally:

@@ -11,14 +11,21 @@ from dataclasses import dataclass
 class RequestContext:
     ip: str | None = None
     request_id: str = ""
+    request: object = None
+
+    @property
+    def user(self):
+        """The signed-in user of the request being served, or None."""
+        user = getattr(self.request, "user", None)
+        return user if user is not None and user.is_authenticated else None
 
 
 _EMPTY = RequestContext()
 _current: ContextVar[RequestContext | None] = ContextVar("tracetrack_request", default=None)
 
 
-def bind(*, ip: str | None, request_id: str) -> Token:
-    return _current.set(RequestContext(ip=ip, request_id=request_id))
+def bind(*, ip: str | None, request_id: str, request=None) -> Token:
+    return _current.set(RequestContext(ip=ip, request_id=request_id, request=request))
 
 
 def reset(token: Token) -> None:

@@ -9,9 +9,6 @@ from billing import views as bill_views
 from scans import views as scan_views
 from tracetrack import views
 
-admin.site.site_header = "TraceTrack back office"
-admin.site.site_title = "TraceTrack"
-
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("login/", account_views.LoginView.as_view(), name="login"),

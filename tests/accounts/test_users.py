@@ -26,6 +26,12 @@ def test_create_user_roles(admin_user, lucknow):
     assert (disp.role, disp.dispatch_area, disp.is_staff, disp.is_superuser) == ("dispatcher", lucknow, False, False)
     adm = user_create(actor=admin_user, username="boss", password="Long-enough-pw-1", role="admin")
     assert adm.is_staff and adm.is_superuser
+    biller = user_create(actor=admin_user, username="bill", password="Long-enough-pw-1", role="biller")
+    assert biller.is_staff and not biller.is_superuser and biller.has_perm("billing.change_bill")
+    assert biller.has_perm("bags.view_bag") and not biller.has_perm("billing.delete_bill")
+    assert not biller.has_perm("accounts.view_user")
+    back = user_update(actor=admin_user, target=biller, role="dispatcher", dispatch_area="lucknow")
+    assert not back.is_staff and not back.groups.exists()
     assert AuditLog.objects.filter(action="user.create", entity_id="op1", actor=admin_user).exists()
 
 
@@ -69,7 +75,8 @@ def test_last_admin_cannot_be_demoted_deactivated_or_deleted(admin_user, make_us
     user_update(actor=other, target=admin_user, is_active=True)
     user_update(actor=admin_user, target=other, role="biller")
     other.refresh_from_db()
-    assert (other.role, other.is_superuser, other.is_staff) == ("biller", False, False)
+    assert (other.role, other.is_superuser, other.is_staff) == ("biller", False, True)
+    assert list(other.groups.values_list("name", flat=True)) == ["Billers"]
 
 
 def test_role_change_is_audited_and_dispatchers_need_an_area(admin_user, biller, lucknow):

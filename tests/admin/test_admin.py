@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditLog, User
-from bags.models import Bag
+from bags.models import Bag, Link
 from billing.models import Bill
 from billing.services import bill_add_parent, bill_complete, bill_create
 from tests.helpers import fill_parent
@@ -40,10 +40,67 @@ def test_bag_changelist_query_count_does_not_grow_with_rows(admin_client, dispat
     assert len(small) == len(large)
 
 
-def test_non_staff_roles_have_no_admin(client, dispatcher, biller):
-    for user in (dispatcher, biller):
-        client.force_login(user)
-        assert client.get(changelist_url(Bag)).status_code == 302
+def test_dispatchers_have_no_admin(client, dispatcher):
+    client.force_login(dispatcher)
+    assert client.get(changelist_url(Bag)).status_code == 302
+    assert client.get("/admin/").status_code == 302
+
+
+def test_billers_manage_bills_and_read_bags_and_scans(client, biller, dispatcher):
+    fill_parent(dispatcher, "SB00001", 2)
+    client.force_login(biller)
+    from billing.models import BillBag
+    from scans.models import Scan
+
+    for model in (Bill, Bag, Scan, BillBag):
+        assert client.get(changelist_url(model)).status_code == 200, model
+    assert client.get(reverse("admin:billing_bill_add")).status_code == 200
+    for model in (User, AuditLog):
+        assert client.get(changelist_url(model)).status_code == 403, model
+    bag = Bag.objects.get(qr_id="SB00001")
+    assert client.post(reverse("admin:bags_bag_delete", args=[bag.pk]), {"post": "yes"}).status_code == 403
+    bill = bill_create(user=biller, bill_id="BILL-1", capacity=1, destination="D", vehicle_number="V")
+    assert client.post(reverse("admin:billing_bill_delete", args=[bill.pk]), {"post": "yes"}).status_code == 403
+
+
+def test_complete_and_reopen_actions_go_through_the_services(client, admin_user, biller, dispatcher):
+    fill_parent(dispatcher, "SB00001", 1)
+    full = bill_create(user=biller, bill_id="FULL-1", capacity=1, destination="D", vehicle_number="V")
+    bill_add_parent(user=biller, bill_id="FULL-1", parent_qr="SB00001")
+    empty = bill_create(user=biller, bill_id="EMPTY-1", capacity=2, destination="D", vehicle_number="V")
+    client.force_login(biller)
+    url = changelist_url(Bill)
+    response = client.post(url, {"action": "complete_bills", "_selected_action": [full.pk, empty.pk]}, follow=True)
+    assert Bill.objects.get(pk=full.pk).status == "completed" and Bill.objects.get(pk=empty.pk).status == "new"
+    assert b"EMPTY-1: Bill EMPTY-1 has 0 of 2 parents." in response.content
+    assert AuditLog.objects.filter(action="bill.complete", entity_id="FULL-1", actor=biller).exists()
+    client.post(url, {"action": "reopen_bills", "_selected_action": [full.pk]})
+    assert Bill.objects.get(pk=full.pk).status == "in_progress"
+
+
+def test_admin_password_reset_goes_through_the_service(client, admin_user, biller):
+    client.force_login(admin_user)
+    url = f"/admin/accounts/user/{biller.pk}/password/"
+    response = client.post(url, {"password1": "Brand-new-pw-77", "password2": "Brand-new-pw-77", "usable_password": "true"})
+    assert response.status_code == 302, response.content[:2000]
+    biller.refresh_from_db()
+    assert biller.check_password("Brand-new-pw-77")
+    entry = AuditLog.objects.get(action="user.update", entity_id="biller")
+    assert entry.actor == admin_user and entry.after["password"] == "changed"
+
+
+def test_searches_use_codes(client, admin_user, dispatcher):
+    fill_parent(dispatcher, "SB00001", 2)
+    client.force_login(admin_user)
+    from scans.models import Scan
+
+    assert client.get(changelist_url(Bag), {"q": "sb000"}).context["cl"].result_count == 1
+    assert client.get(changelist_url(Bag), {"q": "ch00000"}).context["cl"].result_count == 2
+    assert client.get(changelist_url(Scan), {"q": "sb00001"}).context["cl"].result_count == 3
+    assert client.get(changelist_url(Scan), {"q": "nothing"}).context["cl"].result_count == 0
+    scan = Scan.objects.first()
+    assert client.get(changelist_url(Scan), {"q": str(scan.scan_id)}).context["cl"].result_count == 1
+    assert client.get(changelist_url(Link), {"q": "CH000001"}).context["cl"].result_count == 1
 
 
 def test_admin_creates_a_bill_through_the_service(admin_client, admin_user):
