@@ -18,6 +18,7 @@ venv: $(VENV)/.installed
 run: venv
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(PY) manage.py recount_stats --repair
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set (PostgreSQL + Redis), else SQLite

@@ -10,6 +10,7 @@ from accounts.policy import require
 from accounts.selectors import area_by_code
 from bags.codes import parse_code
 from bags.models import Bag, BagKind, BagStatus, Link
+from stats.services import Tally, parent_metric
 from tracetrack.errors import BagRefused, NotFound, invalid
 
 
@@ -22,11 +23,14 @@ def parent_status(child_count: int) -> str:
     return BagStatus.IN_PROGRESS
 
 
-def set_child_count(parent: Bag, child_count: int) -> None:
-    """Save a locked parent's new child count and the status that follows from it."""
+def set_child_count(parent: Bag, child_count: int, tally: Tally) -> None:
+    """Save a locked parent's new child count and the status that follows from it; a change
+    to or from `completed` goes into `tally`."""
+    before = parent.status
     parent.child_count = child_count
     parent.status = parent_status(child_count)
     parent.save(update_fields=["child_count", "status", "updated_at"])
+    tally.status(parent.dispatch_area_id, before, parent.status, metric_of=parent_metric)
 
 
 def new_bag_area(*, user: User, requested: "str | DispatchArea | None") -> DispatchArea | None:
@@ -61,6 +65,12 @@ def bag_create(*, user: User, qr_id: str, kind: str, dispatch_area: "str | Dispa
             bag.save(force_insert=True)
     except IntegrityError:
         raise BagRefused("bag_exists", f"Bag {code} already exists.") from None
+    tally = Tally()
+    if kind == BagKind.PARENT:
+        tally.add(bag.dispatch_area_id, "parents")
+    else:
+        tally.add(bag.dispatch_area_id, "children").add(bag.dispatch_area_id, "unlinked_children")
+    tally.apply()
     return bag
 
 
@@ -97,11 +107,13 @@ def bag_delete(*, user: User, qr_id: str) -> None:
         if bill is not None and bill.is_completed:
             raise BagRefused("bill_completed", f"Bag {code} is on completed bill {bill.bill_id}; reopen it first.")
         before = bag_snapshot(bag)
-        Bag.objects.filter(parent_link__parent=bag).update(status=BagStatus.PENDING)
+        freed = Bag.objects.filter(parent_link__parent=bag).update(status=BagStatus.PENDING)
         Link.objects.filter(parent=bag).delete()
         if place_now is not None:
             place_now.delete()
-            set_parent_count(bill, bill.parent_count - 1)
+            set_parent_count(bill, bill.parent_count - 1, actor=user)
+        tally = Tally().add(bag.dispatch_area_id, "parents", -1).add(bag.dispatch_area_id, "unlinked_children", freed)
+        tally.status(bag.dispatch_area_id, bag.status, "deleted", metric_of=parent_metric)
     else:
         link = Link.objects.filter(child_id=found.pk).first()
         parent = Bag.objects.select_for_update().get(pk=link.parent_id) if link else None
@@ -114,9 +126,13 @@ def bag_delete(*, user: User, qr_id: str) -> None:
         if parent is not None and _bill_freezes(parent.pk):
             raise BagRefused("bill_completed", f"Bag {code} is in {parent.qr_id}, which is on a completed bill.")
         before = bag_snapshot(bag)
+        tally = Tally().add(bag.dispatch_area_id, "children", -1)
         if link_now is not None:
             link_now.delete()
-            set_child_count(parent, parent.child_count - 1)
+            set_child_count(parent, parent.child_count - 1, tally)
+        else:
+            tally.add(bag.dispatch_area_id, "unlinked_children", -1)
 
     bag.delete()
+    tally.apply()
     audit(actor=user, action="bag.delete", entity_type="bag", entity_id=code, before=before)

@@ -21,6 +21,7 @@ from bags.models import Bag, BagKind
 from billing.codes import normalize_bill_id, parse_bill_id
 from billing.models import Bill, BillBag, BillStatus
 from scans.idempotency import parse_scan_id, run_idempotent
+from stats.services import Tally, bill_metric
 from tracetrack.errors import BillRefused, InvalidInput, NotFound
 
 UNSET: Any = object()
@@ -92,6 +93,7 @@ def set_parent_count(bill: Bill, parent_count: int, *, actor: User | None = None
     if not bill.is_completed:
         bill.status = BillStatus.NEW if parent_count == 0 else BillStatus.IN_PROGRESS
     bill.save(update_fields=["parent_count", "status", "updated_at"])
+    Tally().status(None, before, bill.status, metric_of=bill_metric).apply()
     if bill.status != before:
         audit(
             actor=actor,
@@ -140,6 +142,7 @@ def bill_create(
             bill.save(force_insert=True)
     except IntegrityError:
         raise BillRefused("bill_exists", f"Bill {code} already exists.") from None
+    Tally().add(None, bill_metric(bill.status)).apply()
     audit(actor=user, action="bill.create", entity_type="bill", entity_id=code, after=bill_snapshot(bill))
     return bill
 
@@ -270,6 +273,7 @@ def bill_complete(*, user: User, bill_id: str) -> Bill:
     bill.completed_at = timezone.now()
     bill.completed_by = user
     bill.save(update_fields=["status", "completed_at", "completed_by", "updated_at"])
+    Tally().status(None, before["status"], bill.status, metric_of=bill_metric).apply()
     audit(actor=user, action="bill.complete", entity_type="bill", entity_id=bill.bill_id, before=before, after=bill_snapshot(bill))
     return bill
 
@@ -287,6 +291,7 @@ def bill_reopen(*, user: User, bill_id: str) -> Bill:
     bill.completed_at = None
     bill.completed_by = None
     bill.save(update_fields=["status", "completed_at", "completed_by", "updated_at"])
+    Tally().status(None, before["status"], bill.status, metric_of=bill_metric).apply()
     audit(actor=user, action="bill.reopen", entity_type="bill", entity_id=bill.bill_id, before=before, after=bill_snapshot(bill))
     return bill
 
@@ -303,4 +308,5 @@ def bill_delete(*, user: User, bill_id: str) -> None:
         BillBag.objects.filter(bill=bill).order_by("created_at").values_list("parent__qr_id", flat=True)
     )
     bill.delete()
+    Tally().add(None, bill_metric(before["status"]), -1).apply()
     audit(actor=user, action="bill.delete", entity_type="bill", entity_id=before["bill_id"], before=before)

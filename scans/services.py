@@ -21,6 +21,7 @@ from bags.services import new_bag_area, set_child_count
 from billing.models import BillBag, BillStatus
 from scans.idempotency import parse_scan_id, run_idempotent
 from scans.models import Scan, ScanKind
+from stats.services import Tally
 from tracetrack.errors import NotFound, ScanRefused
 
 
@@ -132,6 +133,10 @@ def _scan_parent(*, user: User, code: str, dispatch_area, scan_id: uuid.UUID | N
         user=user,
         dispatch_area_id=bag.dispatch_area_id,
     )
+    tally = Tally().scan(bag.dispatch_area_id, scan.timestamp)
+    if created:
+        tally.add(bag.dispatch_area_id, "parents")
+    tally.apply()
     return ParentScanResult(bag=bag, scan=scan, created=created)
 
 
@@ -235,6 +240,7 @@ def _scan_child(*, user: User, parent_code: str, child_code: str, scan_id: uuid.
         )
 
     created = False
+    tally = Tally()
     if child is None:
         try:
             with transaction.atomic():
@@ -251,13 +257,18 @@ def _scan_child(*, user: User, parent_code: str, child_code: str, scan_id: uuid.
             # existing bag. It cannot be in this parent: we hold the parent's lock.
             child = _lock_child(child_code)
             _refuse_child(child, _current_parent(child))
-    if not created:
+    if created:
+        tally.add(parent.dispatch_area_id, "children")
+    else:
+        # A pending child, perhaps registered in another area, is now linked in this one.
+        tally.add(child.dispatch_area_id, "unlinked_children", -1)
+        tally.add(child.dispatch_area_id, "children", -1).add(parent.dispatch_area_id, "children")
         child.status = BagStatus.COMPLETED
         child.dispatch_area_id = parent.dispatch_area_id
         child.save(update_fields=["status", "dispatch_area", "updated_at"])
 
     Link.objects.create(parent=parent, child=child)
-    set_child_count(parent, parent.child_count + 1)
+    set_child_count(parent, parent.child_count + 1, tally)
     scan = Scan.objects.create(
         scan_id=scan_id or uuid.uuid4(),
         kind=ScanKind.CHILD,
@@ -269,6 +280,7 @@ def _scan_child(*, user: User, parent_code: str, child_code: str, scan_id: uuid.
         dispatch_area_id=parent.dispatch_area_id,
         created_bag=created,
     )
+    tally.scan(parent.dispatch_area_id, scan.timestamp).apply()
     return ChildScanResult(child=child, parent=parent, scan=scan, duplicate=False, created=created)
 
 
@@ -299,15 +311,19 @@ def undo_last_scan(*, user: User, parent_qr: str) -> UndoResult:
 
     child = Bag.objects.select_for_update().get(pk=scan.bag_id)
     Link.objects.filter(parent=parent, child=child).delete()
-    set_child_count(parent, parent.child_count - 1)
+    tally = Tally()
+    set_child_count(parent, parent.child_count - 1, tally)
     scan.undone_at = now
     scan.save(update_fields=["undone_at"])
     if scan.created_bag:
         child.delete()
         scan.bag = None
+        tally.add(child.dispatch_area_id, "children", -1)
     else:
         child.status = BagStatus.PENDING
         child.save(update_fields=["status", "updated_at"])
+        tally.add(child.dispatch_area_id, "unlinked_children")
+    tally.apply()
     audit(
         actor=user,
         action="scan.undo",

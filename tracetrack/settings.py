@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "bags",
     "scans",
     "billing",
+    "stats",
 ]
 
 MIDDLEWARE = [

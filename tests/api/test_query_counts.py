@@ -46,7 +46,10 @@ ENDPOINTS = [
 ]
 # Ceilings: auth/session queries are none with force_authenticate; what is left is the
 # page itself (plus the children or parents of a detail).
-CEILING = {"/api/v1/bills/summary/": 6}  # totals, children, and three per-user groupings
+CEILING = {
+    "/api/v1/bills/summary/": 6,  # totals, children, and three per-user groupings
+    "/api/v1/stats/": 5,  # bag and bill counters, today's tally, the last hour's minutes and its oldest part
+}
 
 
 @pytest.mark.parametrize("url", ENDPOINTS)

@@ -134,3 +134,11 @@ def test_at_least_one_bag_is_required():
     with pytest.raises(CommandError):
         seed(0)
     assert Bag.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_seeding_leaves_the_dashboard_counters_exact():
+    from stats.recount import drift
+
+    call_command("seed_bags", bags=400, no_progress=True, stdout=StringIO())
+    assert drift() == {}

@@ -5,9 +5,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from stats.selectors import stats_for
 from tracetrack.api.permissions import RolePermission
 from tracetrack.api.schema import error_responses
-from tracetrack.stats import stats_for
 
 StatsAnswer = inline_serializer(
     "Stats",

@@ -1,0 +1,106 @@
+"""Keeping the counters exact: each service that changes a counted figure collects its
+changes in a `Tally` and applies them once, before its transaction commits.
+
+Lock order: a transaction touches counter rows last (after the bags and bills it changed),
+bill figures before bag figures, each batch sorted, so two transactions never wait on each
+other's counter rows in opposite orders."""
+
+import random
+from collections import defaultdict
+from datetime import datetime, time
+
+from django.db import connection
+from django.utils import timezone
+
+from stats.models import SHARDS
+
+BAG_METRICS = ("parents", "children", "completed_parents", "unlinked_children")
+BILL_METRICS = ("bills_new", "bills_in_progress", "bills_completed")
+NO_AREA = 0
+
+
+def area_key(area_id: int | None) -> int:
+    return area_id or NO_AREA
+
+
+class Tally:
+    """Counter changes of one service call: `add(area_id, metric, delta)`, then `apply()`."""
+
+    def __init__(self):
+        self.changes: dict[tuple[int, str], int] = defaultdict(int)
+        self.scans: dict[tuple[int, datetime], int] = defaultdict(int)
+
+    def add(self, area_id: int | None, metric: str, delta: int = 1) -> "Tally":
+        self.changes[(area_key(area_id), metric)] += delta
+        return self
+
+    def scan(self, area_id: int | None, when: datetime) -> "Tally":
+        """A scan row written at `when` (its timestamp), for "today" and "last hour"."""
+        self.scans[(area_key(area_id), when)] += 1
+        return self
+
+    def status(self, area_id: int | None, before: str, after: str, *, metric_of) -> "Tally":
+        """A status change: -1 on the old status's figure, +1 on the new one's (when counted)."""
+        if before != after:
+            for status, delta in ((before, -1), (after, 1)):
+                metric = metric_of(status)
+                if metric:
+                    self.add(area_id, metric, delta)
+        return self
+
+    def apply(self) -> None:
+        shard = random.randrange(SHARDS)  # noqa: S311 - spreading writes, not security
+        rows = sorted(
+            ((0 if metric in BILL_METRICS else 1, area, metric, delta) for (area, metric), delta in self.changes.items()
+             if delta),
+        )
+        if rows:
+            _upsert(
+                "stats_counter", ("area_key", "metric", "shard", "value"), "value",
+                [(area, metric, shard, delta) for _, area, metric, delta in rows],
+            )
+        if self.scans:
+            buckets: dict[tuple, int] = defaultdict(int)
+            for (area, when), n in self.scans.items():
+                buckets[("d", day_start(when), area, shard)] += n
+                buckets[("m", minute_floor(when), area, shard)] += n
+            _upsert(
+                "stats_scantally", ("period", "start", "area_key", "shard", "count"), "count",
+                sorted(key + (n,) for key, n in buckets.items()),
+            )
+        self.changes.clear()
+        self.scans.clear()
+
+
+def _upsert(table: str, columns: tuple[str, ...], total: str, rows: list[tuple]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE adding to `total` (PostgreSQL and SQLite alike)."""
+    keys = [c for c in columns if c != total]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {total} = {table}.{total} + excluded.{total}"
+    )
+    # Raw SQL skips the ORM's adaptation: store datetimes exactly as the ORM does (UTC).
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [adapt(value) if isinstance(value, datetime) else value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def day_start(moment: datetime) -> datetime:
+    """The start of `moment`'s day in TIME_ZONE (DESIGN.md rule 14)."""
+    local = timezone.localtime(moment)
+    return datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)
+
+
+def bill_metric(status: str) -> str:
+    return f"bills_{status}"
+
+
+def parent_metric(status: str) -> str | None:
+    return "completed_parents" if status == "completed" else None
+
+
+def minute_floor(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
