@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bill.manage": STAFF,  # create, edit, add/remove parents, complete, reopen, summary
     "bill.delete": ADMINS,
     "stats.read": ALL_ROLES,
+    "dashboard.read": STAFF,
     "user.manage": ADMINS,
 }
 

@@ -26,7 +26,8 @@ class Counter(models.Model):
 
 class ScanTally(models.Model):
     """Scans per area and period: `period` "d" counts a local day (starting at `start`),
-    "m" a minute. Minutes older than two hours are pruned by `recount_stats`."""
+    "h" an hour (for the dashboard's chart), "m" a minute (for "last hour"). Minutes older
+    than two hours are pruned by `recount_stats`."""
 
     area_key = models.IntegerField()
     period = models.CharField(max_length=1)

@@ -10,7 +10,7 @@ from bags.models import Bag
 from billing.models import Bill
 from scans.models import Scan
 from stats.models import Counter, ScanTally
-from stats.services import BAG_METRICS, area_key, day_start, minute_floor
+from stats.services import BAG_METRICS, area_key, day_start, hour_floor, minute_floor
 
 KEEP_MINUTES = timedelta(hours=2)
 
@@ -60,13 +60,19 @@ def repair(now=None) -> dict[tuple[int, str], tuple[int, int]]:
          for (area, metric), value in expected_counters().items() if value]
     )
     now = now or timezone.now()
-    ScanTally.objects.filter(Q(period="d") | Q(period="m", start__gte=minute_floor(now - KEEP_MINUTES))).delete()
-    ScanTally.objects.filter(period="m", start__lt=minute_floor(now - KEEP_MINUTES)).delete()
     today = day_start(now)
+    ScanTally.objects.filter(Q(period="m") | Q(start__gte=today)).delete()
     tallies = []
     per_area_today = Scan.objects.filter(timestamp__gte=today).values("dispatch_area_id").annotate(n=Count("pk"))
     tallies += [ScanTally(area_key=area_key(r["dispatch_area_id"]), period="d", start=today, shard=0, count=r["n"])
                 for r in per_area_today.order_by()]
+    hours: dict[tuple[int, object], int] = {}
+    for area, stamp in Scan.objects.filter(timestamp__gte=today).values_list("dispatch_area_id", "timestamp").iterator(
+        chunk_size=5000
+    ):
+        key = (area_key(area), hour_floor(stamp))
+        hours[key] = hours.get(key, 0) + 1
+    tallies += [ScanTally(area_key=a, period="h", start=h, shard=0, count=n) for (a, h), n in hours.items()]
     recent = (
         Scan.objects.filter(timestamp__gte=minute_floor(now - KEEP_MINUTES))
         .values_list("dispatch_area_id", "timestamp")

@@ -63,6 +63,7 @@ class Tally:
             buckets: dict[tuple, int] = defaultdict(int)
             for (area, when), n in self.scans.items():
                 buckets[("d", day_start(when), area, shard)] += n
+                buckets[("h", hour_floor(when), area, shard)] += n
                 buckets[("m", minute_floor(when), area, shard)] += n
             _upsert(
                 "stats_scantally", ("period", "start", "area_key", "shard", "count"), "count",
@@ -103,4 +104,8 @@ def parent_metric(status: str) -> str | None:
 
 def minute_floor(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
+
+
+def hour_floor(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
 

@@ -5,4 +5,5 @@ from accounts.policy import allowed
 
 def permissions(request):
     user = getattr(request, "user", None)
-    return {"can": {"scan": allowed(user, "scan"), "bills": allowed(user, "bill.read")}}
+    return {"can": {"scan": allowed(user, "scan"), "bills": allowed(user, "bill.read"),
+                    "dashboard": allowed(user, "dashboard.read")}}

@@ -137,12 +137,17 @@ if REDIS_URL:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                # Redis down: every cache call answers "miss" instead of failing the request.
+                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # Sessions read from Redis and written through to the database, so logins survive a
+    # Redis outage.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {
@@ -196,6 +201,8 @@ TOKEN_TTL_DAYS = env_int("TOKEN_TTL_DAYS", 90, minimum=1)
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
+# With the cache down, serve rather than refuse everyone (limits resume when it is back).
+RATELIMIT_FAIL_OPEN = True
 RATE_LIMIT_LOGIN = env_str("RATE_LIMIT_LOGIN", "10/m")
 RATE_LIMIT_SCAN = env_str("RATE_LIMIT_SCAN", "1000/m")
 RATE_LIMIT_API = env_str("RATE_LIMIT_API", "3000/m")

@@ -7,6 +7,7 @@ from accounts import views as account_views
 from bags import views as bag_views
 from billing import views as bill_views
 from scans import views as scan_views
+from stats import views as stats_views
 from tracetrack import views
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("scan/", scan_views.scan, name="scan"),
     path("scan/<str:parent_qr>/", scan_views.scan, name="scan-parent"),
     path("lookup/", bag_views.lookup, name="lookup"),
+    path("dashboard/", stats_views.dashboard, name="dashboard"),
     path("bills/", bill_views.bill_list, name="bill-list"),
     path("bills/new/", bill_views.bill_create, name="bill-create"),
     path("bills/summary/", bill_views.bill_summary, name="bill-summary"),

@@ -1,0 +1,79 @@
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from tests.helpers import fill_parent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dashboard_access(client, dispatcher, biller, admin_user):
+    assert client.get("/dashboard/").status_code == 302
+    client.force_login(dispatcher)
+    assert client.get("/dashboard/").status_code == 403
+    for user in (biller, admin_user):
+        client.force_login(user)
+        assert client.get("/dashboard/").status_code == 200
+
+
+def test_a_scan_shows_at_once_in_dashboard_and_stats(client, dispatcher, biller):
+    client.force_login(biller)
+    api = APIClient()
+    api.force_authenticate(biller)
+    fill_parent(dispatcher, "SB00001", 2)
+    first = client.get("/dashboard/?fragment=1").content.decode()
+    assert 'id="d-children">2<' in first and 'id="d-today">3<' in first
+    assert api.get("/api/v1/stats/").json()["bags"]["children"] == 2
+    fill_parent(dispatcher, "SB00002", 1, start=10)
+    again = client.get("/dashboard/?fragment=1").content.decode()
+    assert 'id="d-children">3<' in again and 'id="d-today">5<' in again and "SB00002" in again
+    assert api.get("/api/v1/stats/").json()["bags"]["children"] == 3
+    assert api.get("/api/v1/scans/").json()["results"][0]["qr_id"] == "CH000010"
+
+
+def test_dashboard_query_count_does_not_grow(client, dispatcher, biller):
+    fill_parent(dispatcher, "SB00001", 3)
+    client.force_login(biller)
+    client.get("/dashboard/")
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/dashboard/").status_code == 200
+        return len(ctx.captured_queries)
+
+    small = count()
+    for n in range(2, 8):
+        fill_parent(dispatcher, f"SB{n:05d}", 30, start=n * 100)
+    assert count() == small
+
+
+DEAD_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2, "IGNORE_EXCEPTIONS": True},
+    }
+}
+
+
+def test_everything_answers_with_the_cache_down(client, dispatcher, biller):
+    fill_parent(dispatcher, "SB00001", 2)
+    with override_settings(CACHES=DEAD_REDIS):
+        from django.core.cache import caches
+
+        caches._settings = None  # noqa: SLF001 - rebuild the cache handler for the override
+        try:
+            api = APIClient()
+            api.force_authenticate(dispatcher)
+            assert api.post("/api/v1/scans/child/", {"parent": "SB00001", "qr_id": "CH777777"}, format="json").status_code == 201
+            for url in ("/api/v1/stats/", "/api/v1/scans/", "/api/v1/bags/SB00001/", "/api/v1/me/"):
+                assert api.get(url).status_code == 200, url
+            client.force_login(biller)
+            for url in ("/dashboard/", "/bills/", "/lookup/?q=SB00001", "/scan/SB00001/"):
+                assert client.get(url).status_code == 200, url
+            ready = client.get("/ready/")
+            assert ready.status_code == 503 and ready.json()["checks"] == {"database": "ok", "cache": "unavailable"}
+        finally:
+            caches._settings = None  # noqa: SLF001
