@@ -19,6 +19,7 @@ from accounts.audit import audit
 from accounts.models import ApiToken, DispatchArea, Role, User
 from accounts.policy import require
 from accounts.selectors import active_admins, area_by_code
+from tracetrack.caching import data_changed
 from tracetrack.errors import InvalidInput, UserRefused, invalid
 
 UNSET: Any = object()
@@ -173,6 +174,7 @@ def user_update(
     after = _snapshot(target)
     if password is not UNSET:
         after["password"] = "changed"
+    data_changed()
     if after != before:
         action = "user.role_change" if before["role"] != after["role"] else "user.update"
         audit(actor=actor, action=action, entity_type="user", entity_id=target.username, before=before, after=after)
@@ -189,6 +191,7 @@ def user_delete(*, actor: User | None, target: User) -> None:
         _ensure_other_active_admin(target)
     before = _snapshot(target)
     target.delete()
+    data_changed()
     audit(actor=actor, action="user.delete", entity_type="user", entity_id=before["username"], before=before)
 
 

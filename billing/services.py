@@ -22,6 +22,7 @@ from billing.codes import normalize_bill_id, parse_bill_id
 from billing.models import Bill, BillBag, BillStatus
 from scans.idempotency import parse_scan_id, run_idempotent
 from stats.services import Tally, bill_metric
+from tracetrack.caching import data_changed
 from tracetrack.errors import BillRefused, InvalidInput, NotFound
 
 UNSET: Any = object()
@@ -185,6 +186,7 @@ def bill_update(
         setattr(bill, field, value)
     bill.save(update_fields=[*changes, "updated_at"])
     after = bill_snapshot(bill)
+    data_changed()
     if after != before:
         audit(actor=user, action="bill.update", entity_type="bill", entity_id=bill.bill_id, before=before, after=after)
     return bill

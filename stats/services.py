@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from stats.models import SHARDS
+from tracetrack.caching import data_changed
 
 BAG_METRICS = ("parents", "children", "completed_parents", "unlinked_children")
 BILL_METRICS = ("bills_new", "bills_in_progress", "bills_completed")
@@ -49,6 +50,7 @@ class Tally:
         return self
 
     def apply(self) -> None:
+        data_changed()
         shard = random.randrange(SHARDS)  # noqa: S311 - spreading writes, not security
         rows = sorted(
             ((0 if metric in BILL_METRICS else 1, area, metric, delta) for (area, metric), delta in self.changes.items()

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stats.selectors import stats_for
+from tracetrack.api.caching import cached_body, scope_of
 from tracetrack.api.permissions import RolePermission
 from tracetrack.api.schema import error_responses
 
@@ -30,6 +31,9 @@ class StatsView(APIView):
 
     @extend_schema(responses={200: StatsAnswer, **error_responses(401, 403)})
     def get(self, request):
-        stats = stats_for(request.user)
-        stats["generated_at"] = serializers.DateTimeField().to_representation(stats["generated_at"])
-        return Response(stats)
+        def build():
+            stats = stats_for(request.user)
+            stats["generated_at"] = serializers.DateTimeField().to_representation(stats["generated_at"])
+            return stats
+
+        return Response(cached_body("stats", scope_of(request.user), build))
