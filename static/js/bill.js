@@ -46,9 +46,10 @@
     }
   }
 
-  var queue = new window.TT.Queue("bill-" + billId, csrf, onAnswer, function (n) {
+  var queue = new window.TT.Queue("bill-" + billId, csrf, onAnswer, function (n, refusal) {
     pendingEl.hidden = n === 0;
-    pendingEl.textContent = n + " waiting for the network; they will be sent in order.";
+    pendingEl.textContent = n + " waiting for the network; they will be sent in order." +
+      (refusal ? " " + window.TT.explain(refusal.status, refusal.data) : "");
   });
 
   function handle(raw) {

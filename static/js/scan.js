@@ -101,12 +101,13 @@
   }
 
   var waiting = 0;
-  var queue = new window.TT.Queue("scans", csrf, onAnswer, function (n) {
+  var queue = new window.TT.Queue("scans", csrf, onAnswer, function (n, refusal) {
     // Once everything queued is through, take the parent's state from the server.
     if (waiting > 0 && n === 0 && state.parent) loadChildren(state.parent);
     waiting = n;
     pendingEl.hidden = n === 0;
-    pendingEl.textContent = n + (n === 1 ? " scan waits" : " scans wait") + " for the network; they will be sent in order.";
+    pendingEl.textContent = n + (n === 1 ? " scan waits" : " scans wait") + " for the network; they will be sent in order." +
+      (refusal ? " " + window.TT.explain(refusal.status, refusal.data) : "");
   });
 
   function submit(path, body) {

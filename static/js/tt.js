@@ -63,6 +63,7 @@
     this.onAnswer = onAnswer;
     this.onChange = onChange;
     this.busy = false;
+    this.stalled = null;  // the last answer that held the queue up (401, 429, 5xx)
     var self = this;
     window.addEventListener("online", function () { self.flush(); });
     setInterval(function () { self.flush(); }, 5000);
@@ -98,9 +99,19 @@
     var self = this;
     if (this.busy) return;
     var items = this.items();
-    if (!items.length) { this.onChange(0); return; }
+    this.onChange(items.length, this.stalled);  // also right after a reload, before any answer
+    if (!items.length) return;
     this.busy = true;
     api(this.csrf, items[0].path, items[0].body).then(function (answer) {
+      if (answer.status === 401 || answer.status === 429 || answer.status >= 500) {
+        // Not this scan's fault (session ended, too fast, server trouble): keep it, in
+        // order, and try again later; it keeps its scan_id, so it cannot count twice.
+        self.busy = false;
+        self.stalled = answer;
+        self.onChange(self.items().length, answer);
+        return;
+      }
+      self.stalled = null;
       var rest = self.items().slice(1);
       self.save(rest);
       self.busy = false;
@@ -191,9 +202,9 @@
     this.stream = null;
   };
   Camera.prototype.found = function (code) {
-    var now = Date.now();
-    if (code === this.last.code && now - this.last.at < 2500) return;  // the same label still in view
+    var now = Date.now(), same = code === this.last.code && now - this.last.at < 2500;
     this.last = { code: code, at: now };
+    if (same) return;  // the same label still in view: it counts again only after 2.5 s out of view
     this.onCode(code);
   };
   Camera.prototype.detectInBrowser = function (detector) {

@@ -1,24 +1,41 @@
 """Browser tests of the operator and biller pages: real headless Chromium (Playwright's sync
 API) against pytest-django's live server, on a 360 px phone.
 
-Every test here carries the `browser` marker. Without /usr/bin/chromium the whole folder is
-skipped. Screenshots of every page visited go to $SCREENSHOT_DIR (default var/screenshots),
+Every test here carries the `browser` marker. Without Chromium (/usr/bin/chromium, or
+$CHROMIUM_PATH) the whole folder is skipped. Screenshots of every page visited go to $SCREENSHOT_DIR (default var/screenshots),
 one folder per test; the folder is printed at the end of the session.
 """
 
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API keeps an event loop in the test thread, and Django then refuses ORM
 # calls from it ("You cannot call this from an async context"). The test thread makes
 # plain synchronous ORM calls between browser steps, which is safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = "/usr/bin/chromium"
+
+def _sqlite_test_database_in_a_file():
+    """SQLite's default test database lives in memory, and the live server then shares that
+    one connection between all its request threads; a browser sends requests in parallel
+    (page, favicon, fetches), and two threads on one sqlite3 connection fail at random (Django's
+    docs warn about it). A file gives each thread its own connection, as in production. This
+    runs at collection, before the test database is created, so it holds for the whole session."""
+    for conn in connections.all():
+        test = conn.settings_dict.setdefault("TEST", {})
+        if conn.vendor == "sqlite" and test.get("NAME") in (None, "", ":memory:"):
+            test["NAME"] = os.path.join(tempfile.gettempdir(), f"tt-browser-{os.getpid()}-{conn.alias}.sqlite3")
+
+
+_sqlite_test_database_in_a_file()
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -42,18 +59,16 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     if os.path.exists(CHROMIUM):
         return
-    skip = pytest.mark.skip(reason=f"browser tests need Chromium at {CHROMIUM}")
+    skip = pytest.mark.skip(reason=f"browser tests need Chromium: {CHROMIUM} does not exist (set CHROMIUM_PATH)")
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
 
 
-def pytest_sessionfinish(session, exitstatus):
-    if not _shots_taken:
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"browser screenshots: {SCREENSHOT_DIR}")
+def pytest_terminal_summary(terminalreporter):
+    if _shots_taken:
+        terminalreporter.ensure_newline()
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOT_DIR}")
 
 
 @pytest.fixture(scope="session")
@@ -85,9 +100,16 @@ class Phone:
         self.shot_dir = shot_dir
         self.steps = 0
         self.js_errors: list[str] = []
+        self.too_wide: dict[str, int] = {}  # path -> page width, for pages wider than the phone
         context.set_default_timeout(TIMEOUT_MS)
         self.page = context.new_page()
         self.page.on("pageerror", lambda error: self.js_errors.append(str(error)))
+        self.server_errors: list[str] = []  # API.md: a 5xx is always a bug
+        context.on("response", self._check_response)
+
+    def _check_response(self, response):
+        if response.status >= 500:
+            self.server_errors.append(f"{response.status} {response.request.method} {response.url}")
 
     def goto(self, path: str, step: str | None = None):
         response = self.page.goto(self.base_url + path)
@@ -102,6 +124,9 @@ class Phone:
         self.shot_dir.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(self.shot_dir / f"{self.steps:02d}-{name}.png"), full_page=True)
         _shots_taken = True
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["viewport"]["width"]:  # the page scrolls sideways on the phone
+            self.too_wide[self.page.url.removeprefix(self.base_url)] = width
 
     def login(self, user, password: str | None = None):
         """Log in through the real /login/ form; returns the page we land on."""
@@ -129,7 +154,8 @@ def shot_dir_for(request) -> Path:
 @pytest.fixture
 def phone_factory(request, live_server):
     """Makes Phone objects on a given browser (default: the shared one); closes their contexts,
-    takes a last screenshot when the test failed and fails the test on JavaScript errors."""
+    takes a last screenshot when the test failed, and fails the test on JavaScript errors and
+    on any 5xx answer the browser received."""
     made: list[Phone] = []
     shots = shot_dir_for(request)
 
@@ -151,10 +177,15 @@ def phone_factory(request, live_server):
                 phone.snap("failure")
             except Exception:  # noqa: BLE001 - the page may already be gone
                 pass
-        errors += phone.js_errors
+        errors += [f"JavaScript error: {error}" for error in phone.js_errors]
+        errors += [f"server error: {error}" for error in phone.server_errors]
         phone.context.close()
-    if errors and not failed:
-        pytest.fail(f"JavaScript errors on the page: {errors}")
+    if errors:
+        message = "; ".join(errors)
+        if failed:
+            print(message)  # shown with the failure's captured output
+        else:
+            pytest.fail(message)
 
 
 @pytest.fixture
