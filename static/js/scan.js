@@ -92,7 +92,7 @@
       }
       if (replayed) return;
       if (status === 200) say("dup", body.qr_id + " is already in this parent.");
-      else if (state.count === capacity) say("ok", "Parent " + body.parent + " is full (" + capacity + "). Scan the next parent.");
+      else if (state.count === capacity) say("ok", body.qr_id + " added: parent " + body.parent + " is full (" + capacity + "). Scan the next parent.");
       else say("ok", body.qr_id + " added: " + state.count + " / " + capacity);
     } else {
       if (replayed) removeChild(body.qr_id);

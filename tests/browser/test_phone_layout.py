@@ -10,11 +10,7 @@ pytestmark = pytest.mark.browser
 
 # Pages known to be wider than the phone, with the reason. Remove an entry once it is fixed
 # (the test fails then, so that the list stays true).
-KNOWN_TOO_WIDE = {
-    "/bills/": "the five-column bill table does not shrink below ~440 px",
-    "/bills/LAYOUT-1/": "the parents table with its Remove buttons is ~376 px wide",
-    "/bills/summary/": "dl.facts: the max-content column for 'Parent bags (completed bills)' leaves no room",
-}
+KNOWN_TOO_WIDE: dict[str, str] = {}
 
 
 def test_pages_fit_a_phone_screen(phone_factory, biller, dispatcher):
