@@ -57,7 +57,7 @@ def test_dispatcher_scans_a_parent_and_thirty_children(phone, dispatcher):
             expect(page.locator("#feedback")).to_contain_text(f"{code} added: 1 / {CAPACITY}")
             phone.snap("first-child")
 
-    expect(page.locator("#feedback")).to_contain_text(f"Parent SB00001 is full ({CAPACITY})")
+    expect(page.locator("#feedback")).to_contain_text(f"KID000029 added: parent SB00001 is full ({CAPACITY})")
     expect(page.locator("#scanner")).to_have_class("full")
     assert children_on_page(page)[0] == child_code(CAPACITY - 1, "KID"), "newest first"
     assert len(children_on_page(page)) == CAPACITY
