@@ -34,6 +34,7 @@ from bags.services import bag_create
 from billing.codes import normalize_bill_id
 from billing.services import bill_add_parent, bill_create
 from scans.services import scan_child
+from stats.services import batched_counters
 from tracetrack.errors import BagRefused, Forbidden, InvalidInput, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -283,7 +284,8 @@ def _run(*, kind: str, user: User, file_name: str, commit: bool, work: Callable[
     started = time.monotonic()
     try:
         with transaction.atomic():
-            work(report)
+            with batched_counters():
+                work(report)
             if not commit or report.problems:
                 raise _Rollback
             audit(

@@ -7,6 +7,8 @@ other's counter rows in opposite orders."""
 
 import random
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, time
 
 from django.db import connection
@@ -22,6 +24,28 @@ NO_AREA = 0
 
 def area_key(area_id: int | None) -> int:
     return area_id or NO_AREA
+
+
+# While a long transaction runs many service calls (an import, the demo seed), their counter
+# changes gather here and are written once at the end: updating the same counter row
+# thousands of times inside one transaction makes PostgreSQL walk an ever longer chain of row
+# versions.
+_batch: ContextVar["Tally | None"] = ContextVar("tracetrack_counter_batch", default=None)
+
+
+@contextmanager
+def batched_counters():
+    """Use inside the transaction of a long run of service calls."""
+    if _batch.get() is not None:
+        yield
+        return
+    batch = Tally()
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    batch.apply()
 
 
 class Tally:
@@ -50,6 +74,15 @@ class Tally:
         return self
 
     def apply(self) -> None:
+        batch = _batch.get()
+        if batch is not None and batch is not self:
+            for key, delta in self.changes.items():
+                batch.changes[key] += delta
+            for key, n in self.scans.items():
+                batch.scans[key] += n
+            self.changes.clear()
+            self.scans.clear()
+            return
         data_changed()
         shard = random.randrange(SHARDS)  # noqa: S311 - spreading writes, not security
         rows = sorted(

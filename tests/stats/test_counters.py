@@ -114,3 +114,16 @@ def test_counters_stay_exact_under_concurrency(dispatcher, make_user, biller, ad
 
     race(60, work)
     assert drift() == {}
+
+
+@pytest.mark.django_db
+def test_batched_counters_are_written_once_and_exact(dispatcher):
+    from django.db import transaction
+
+    from stats.services import batched_counters
+
+    with transaction.atomic(), batched_counters():
+        fill_parent(dispatcher, "SB00001", 5)
+        assert not Counter.objects.exists()  # gathered, not yet written
+    assert drift() == {} and counter_totals()["children"] == 5
+    assert stats_for(dispatcher)["scans"]["today"] == 6

@@ -8,6 +8,7 @@ from accounts.services import user_create, user_update
 from billing.models import Bill
 from billing.services import bill_add_parent, bill_complete, bill_create
 from scans.services import scan_child, scan_parent
+from stats.services import batched_counters
 
 DEMO_USERS = [
     # username, role, area, password (printed: these are demo logins, not secrets)
@@ -61,6 +62,10 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _seed_bags_and_bills(self, users):
+        with batched_counters():
+            self._scan_and_bill(users)
+
+    def _scan_and_bill(self, users):
         child_number = 0
         for parent_code, username, children in DEMO_PARENTS:
             operator = users[username]
