@@ -55,7 +55,7 @@ class Command(BaseCommand):
         else:
             self._seed_bags_and_bills(users)
 
-        self.stdout.write(self.style.SUCCESS("\nDemo logins (back office at /admin/ for the admin):"))
+        self.stdout.write(self.style.SUCCESS("\nDemo logins (pages at /login/, back office at /admin/ for admin and biller):"))
         for username, role, area, password in DEMO_USERS:
             where = f" ({area})" if area else ""
             self.stdout.write(f"  {role:<10} {username:<18} {password}{where}")
