@@ -74,10 +74,15 @@ def bag_create(*, user: User, qr_id: str, kind: str, dispatch_area: "str | Dispa
     return bag
 
 
-def _bill_freezes(parent_id: int) -> bool:
+def completed_bill_id(parent_id: int) -> str | None:
+    """The bill_id of the completed bill that freezes this parent (DESIGN.md rule 6), or None."""
     from billing.models import BillBag, BillStatus
 
-    return BillBag.objects.filter(parent_id=parent_id, bill__status=BillStatus.COMPLETED).exists()
+    return (
+        BillBag.objects.filter(parent_id=parent_id, bill__status=BillStatus.COMPLETED)
+        .values_list("bill__bill_id", flat=True)
+        .first()
+    )
 
 
 @transaction.atomic
@@ -123,7 +128,7 @@ def bag_delete(*, user: User, qr_id: str) -> None:
         link_now = Link.objects.filter(child_id=bag.pk).first()
         if (link_now.parent_id if link_now else None) != (parent.pk if parent else None):
             raise BagRefused("conflict", f"Bag {code} was moved to another parent meanwhile; try again.")
-        if parent is not None and _bill_freezes(parent.pk):
+        if parent is not None and completed_bill_id(parent.pk):
             raise BagRefused("bill_completed", f"Bag {code} is in {parent.qr_id}, which is on a completed bill.")
         before = bag_snapshot(bag)
         tally = Tally().add(bag.dispatch_area_id, "children", -1)

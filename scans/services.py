@@ -17,8 +17,7 @@ from accounts.models import DispatchArea, User
 from accounts.policy import require
 from bags.codes import parse_code
 from bags.models import Bag, BagKind, BagStatus, Link
-from bags.services import new_bag_area, set_child_count
-from billing.models import BillBag, BillStatus
+from bags.services import completed_bill_id, new_bag_area, set_child_count
 from scans.idempotency import parse_scan_id, run_idempotent
 from scans.models import Scan, ScanKind
 from stats.services import Tally
@@ -59,11 +58,9 @@ def _check_area(user: User, bag: Bag) -> None:
 
 def _check_not_frozen(parent: Bag) -> None:
     """A parent whose bill is completed takes no child scans and no undo (rule 6)."""
-    place = BillBag.objects.filter(parent_id=parent.pk, bill__status=BillStatus.COMPLETED).select_related("bill").first()
-    if place is not None:
-        raise ScanRefused(
-            "bill_completed", f"Parent {parent.qr_id} is on completed bill {place.bill.bill_id}; it cannot change."
-        )
+    bill_id = completed_bill_id(parent.pk)
+    if bill_id is not None:
+        raise ScanRefused("bill_completed", f"Parent {parent.qr_id} is on completed bill {bill_id}; it cannot change.")
 
 
 def _lock_parent(code: str) -> Bag:
