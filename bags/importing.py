@@ -3,9 +3,11 @@
 
 A file is read whole into small row records (the work must be ordered: parents before
 their children), checked for what only the file can tell (missing columns, a code that
-appears twice), then every row goes through the services — `bag_create`, `scan_child`,
+appears twice), then every row goes through the services — `bags_create`, `scan_children`,
 `bill_create`, `bill_add_parent` — inside one transaction, each refusal recorded against
-its row instead of stopping the run. A dry run always rolls that transaction back; a
+its row instead of stopping the run. The bag services take a batch (the children of one
+parent, a thousand new bags) and judge each item as its own call would, so a big file
+costs a few statements per batch instead of a dozen per row, and no savepoint per row. A dry run always rolls that transaction back; a
 commit keeps it only when no row was refused (all or nothing) and then writes one audit
 row for the import. No business rule lives here: the services decide, this module only
 orders the calls and collects the answers.
@@ -30,12 +32,12 @@ from accounts.models import DispatchArea, User
 from accounts.selectors import area_by_code
 from bags.codes import normalize_code, parse_code
 from bags.models import BagKind
-from bags.services import bag_create
+from bags.services import bags_create
 from billing.codes import normalize_bill_id
 from billing.services import bill_add_parent, bill_create
-from scans.services import scan_child
+from scans.services import scan_children
 from stats.services import batched_counters
-from tracetrack.errors import BagRefused, Forbidden, InvalidInput, NotFound, ServiceError
+from tracetrack.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,10 @@ PARENT_LIST_SEPARATORS = re.compile(r"[\s;,]+")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 PROGRESS_EVERY = 1000
+# Children of one parent per `scan_children` call (a parent takes PARENT_CAPACITY).
+CHILD_BATCH = 500
+# Bags per `bags_create` call.
+CREATE_BATCH = 1000
 LOG_EVERY = 10_000
 
 
@@ -241,8 +247,8 @@ def import_bags(
 ) -> ImportReport:
     """Bags from rows of `qr_id`, `kind`, `parent_qr_id` (optional) and `dispatch_area`
     (optional; a linked child takes its parent's area). Parents, and children on no
-    parent, are made by `bag_create`; a child with a parent is scanned into it by
-    `scan_child` once every parent of the file exists, which makes the child when it is
+    parent, are made by `bags_create`; a child with a parent is scanned into it by
+    `scan_children` once every parent of the file exists, which makes the child when it is
     new, as an operator's scan would. An existing child is not made again but may still
     go into the parent its row names (the scan decides: pending, already linked, …)."""
     _require_admin(user)
@@ -365,17 +371,18 @@ class _BagImport(_Importer):
         parents, children = self.check_file()
         areas = self.resolve_areas(parents + children)
         # Parents first: their children's rows may come before them in the file.
-        for row in parents:
-            if self.attempt_area(row, areas):
-                self.attempt(row.index, row.code, self.create, row=row, areas=areas)
-            self.step()
+        self.create_bags([row for row in parents if self.attempt_area(row, areas)], areas)
         refused_parents = {
             code: self.rows[index].where for code, index in self.parent_rows.items() if index in self.problems
         }
+        by_parent: dict[str, list[_BagRow]] = {}
         for row in children:
-            if row.parent or self.attempt_area(row, areas):
-                self.import_child(row, areas, refused_parents)
-            self.step()
+            if row.parent:
+                by_parent.setdefault(row.parent, []).append(row)
+        self.create_bags([row for row in children if not row.parent and self.attempt_area(row, areas)], areas)
+        for parent, rows in by_parent.items():
+            for start in range(0, len(rows), CHILD_BATCH):
+                self.import_children(parent, rows[start:start + CHILD_BATCH], refused_parents)
         self.finish()
 
     def check_file(self) -> tuple[list[_BagRow], list[_BagRow]]:
@@ -430,41 +437,55 @@ class _BagImport(_Importer):
         return areas
 
     def attempt_area(self, row: _BagRow, areas) -> bool:
+        """False (and the row refused) when its area code is unknown."""
         area = areas.get(row.area)
         if isinstance(area, ServiceError):
             self.refuse(row.index, row.code, _reasons(area))
+            self.step()
             return False
         return True
 
-    def create(self, row: _BagRow, areas) -> None:
-        area = None if row.parent else areas.get(row.area)
-        bag_create(user=self.user, qr_id=row.code, kind=row.kind, dispatch_area=area)
-        self.report.counts["parents_created" if row.kind == BagKind.PARENT else "children_created"] += 1
+    def create_bags(self, rows: list[_BagRow], areas) -> None:
+        """Parents, and children on no parent, made by `bags_create` in batches."""
+        for start in range(0, len(rows), CREATE_BATCH):
+            batch = rows[start:start + CREATE_BATCH]
+            outcomes = bags_create(user=self.user, bags=[(row.code, row.kind, areas.get(row.area)) for row in batch])
+            for row, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, ServiceError):
+                    self.refuse(row.index, row.code, _reasons(outcome))
+                else:
+                    self.report.counts["parents_created" if row.kind == BagKind.PARENT else "children_created"] += 1
+                self.step()
 
-    def import_child(self, row: _BagRow, areas, refused_parents: dict[str, str]) -> None:
-        """A child on no parent is made by `bag_create`. A child with a parent is scanned
-        into it by `scan_child`, which makes the bag when it is new (as when an operator
-        scans it: one service call instead of two, the import's main cost) and judges an
-        existing one (`is_parent`, `already_linked`, …)."""
+    def import_children(self, parent: str, rows: list[_BagRow], refused_parents: dict[str, str]) -> None:
+        """Children with a parent are scanned into it by `scan_children`, one call per
+        parent, which makes each bag when it is new (as an operator's scan would) and
+        judges an existing one (`is_parent`, `already_linked`, …) and the parent's capacity
+        exactly as one scan after another would."""
         try:
-            if not row.parent:
-                self.create(row, areas)
-                return
-            result = scan_child(user=self.user, parent_qr=row.parent, qr_id=row.code)
-            if result.duplicate:
-                raise BagRefused("bag_exists", f"{row.code} is already in parent {row.parent}.")
-            if result.created:
-                self.report.counts["children_created"] += 1
-            self.report.counts["links_made"] += 1
+            outcomes = scan_children(user=self.user, parent_qr=parent, qr_ids=[row.code for row in rows])
         except NotFound as exc:
-            if row.parent in refused_parents:
-                self.refuse(row.index, row.code, [
-                    ("parent_refused", f"Its parent {row.parent} ({refused_parents[row.parent]}) is refused.")
-                ])
+            if parent in refused_parents:
+                reasons = [("parent_refused", f"Its parent {parent} ({refused_parents[parent]}) is refused.")]
             else:
-                self.refuse(row.index, row.code, _reasons(exc))
+                reasons = _reasons(exc)
+            outcomes = [None] * len(rows)
+            for row in rows:
+                self.refuse(row.index, row.code, reasons)
         except ServiceError as exc:
-            self.refuse(row.index, row.code, _reasons(exc))
+            outcomes = [None] * len(rows)
+            for row in rows:
+                self.refuse(row.index, row.code, _reasons(exc))
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if isinstance(outcome, ServiceError):
+                self.refuse(row.index, row.code, _reasons(outcome))
+            elif outcome is not None and outcome.duplicate:
+                self.refuse(row.index, row.code, [("bag_exists", f"{row.code} is already in parent {parent}.")])
+            elif outcome is not None:
+                if outcome.created:
+                    self.report.counts["children_created"] += 1
+                self.report.counts["links_made"] += 1
+            self.step()
 
 
 class _BillImport(_Importer):

@@ -1,6 +1,8 @@
 """Creating and deleting bags; the parent status rule shared by every service that
 changes a parent's children."""
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -11,7 +13,7 @@ from accounts.selectors import area_by_code
 from bags.codes import parse_code
 from bags.models import Bag, BagKind, BagStatus, Link
 from stats.services import Tally, parent_metric
-from tracetrack.errors import BagRefused, NotFound, invalid
+from tracetrack.errors import BagRefused, NotFound, ServiceError, invalid
 
 
 def parent_status(child_count: int) -> str:
@@ -51,27 +53,71 @@ def bag_snapshot(bag: Bag) -> dict:
     }
 
 
-@transaction.atomic
 def bag_create(*, user: User, qr_id: str, kind: str, dispatch_area: "str | DispatchArea | None" = None) -> Bag:
-    """Register a bag without scanning it (billers and admins). It starts `pending`."""
+    """Register a bag without scanning it (billers and admins). It starts `pending`.
+    Refusals: `invalid` (kind, code format, area), `bag_exists`."""
+    (outcome,) = bags_create(user=user, bags=[(qr_id, kind, dispatch_area)])
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def bags_create(
+    *, user: User, bags: Sequence[tuple[str, str, "str | DispatchArea | None"]]
+) -> list["Bag | ServiceError"]:
+    """Register many bags, given as (qr_id, kind, dispatch_area), in one transaction
+    (imports): each gets the bag or the refusal that its own `bag_create` would get, in
+    order (a code given twice exists the second time). The new bags are inserted with one
+    statement."""
     require(user, "bag.create")
-    if kind not in BagKind.values:
-        raise invalid("kind", "Kind must be 'parent' or 'child'.")
-    code = parse_code(qr_id, kind)
-    bag = Bag(qr_id=code, kind=kind, status=BagStatus.PENDING, created_by=user)
-    bag.dispatch_area = new_bag_area(user=user, requested=dispatch_area)
-    try:
-        with transaction.atomic():
-            bag.save(force_insert=True)
-    except IntegrityError:
-        raise BagRefused("bag_exists", f"Bag {code} already exists.") from None
+    outcomes: list[Bag | ServiceError | None] = [None] * len(bags)
+    wanted: dict[str, int] = {}  # code → index of the item that makes it
+    areas: dict = {}
+    for index, (qr_id, kind, requested) in enumerate(bags):
+        try:
+            if kind not in BagKind.values:
+                raise invalid("kind", "Kind must be 'parent' or 'child'.")
+            code = parse_code(qr_id, kind)
+            key = requested.pk if isinstance(requested, DispatchArea) else requested
+            if key not in areas:
+                areas[key] = new_bag_area(user=user, requested=requested)
+        except ServiceError as exc:
+            outcomes[index] = exc
+            continue
+        if code in wanted:
+            outcomes[index] = _exists(code)
+            continue
+        wanted[code] = index
+        outcomes[index] = Bag(qr_id=code, kind=kind, status=BagStatus.PENDING, created_by=user,
+                              dispatch_area=areas[key])
+    conflict: IntegrityError | None = None
+    while wanted:
+        taken = set(Bag.objects.filter(qr_id__in=list(wanted)).values_list("qr_id", flat=True))
+        if conflict is not None and not taken:
+            raise conflict  # not a code made meanwhile
+        for code in taken:
+            outcomes[wanted.pop(code)] = _exists(code)
+        try:
+            with transaction.atomic():
+                Bag.objects.bulk_create([outcomes[index] for index in wanted.values()])
+        except IntegrityError as exc:
+            conflict = exc  # a concurrent request made one of them meanwhile: look again
+            continue
+        break
     tally = Tally()
-    if kind == BagKind.PARENT:
-        tally.add(bag.dispatch_area_id, "parents")
-    else:
-        tally.add(bag.dispatch_area_id, "children").add(bag.dispatch_area_id, "unlinked_children")
+    for index in wanted.values():
+        bag = outcomes[index]
+        if bag.kind == BagKind.PARENT:
+            tally.add(bag.dispatch_area_id, "parents")
+        else:
+            tally.add(bag.dispatch_area_id, "children").add(bag.dispatch_area_id, "unlinked_children")
     tally.apply()
-    return bag
+    return outcomes
+
+
+def _exists(code: str) -> BagRefused:
+    return BagRefused("bag_exists", f"Bag {code} already exists.")
 
 
 def completed_bill_id(parent_id: int) -> str | None:

@@ -6,6 +6,7 @@ concurrency. The unique child column of Link is the database backstop.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from bags.services import completed_bill_id, new_bag_area, set_child_count
 from scans.idempotency import parse_scan_id, run_idempotent
 from scans.models import Scan, ScanKind
 from stats.services import Tally
-from tracetrack.errors import NotFound, ScanRefused
+from tracetrack.errors import InvalidInput, NotFound, ScanRefused, ServiceError
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,28 @@ class UndoResult:
     scan: Scan
 
 
-def _check_area(user: User, bag: Bag) -> None:
+def _area_refusal(user: User, bag: Bag) -> ScanRefused | None:
     """Dispatchers work only in their own area (DESIGN.md rule 7)."""
     if user.is_dispatcher and bag.dispatch_area_id != user.dispatch_area_id:
-        raise ScanRefused("area_mismatch", f"Bag {bag.qr_id} belongs to another dispatch area.")
+        return ScanRefused("area_mismatch", f"Bag {bag.qr_id} belongs to another dispatch area.")
+    return None
+
+
+def _check_area(user: User, bag: Bag) -> None:
+    refusal = _area_refusal(user, bag)
+    if refusal is not None:
+        raise refusal
+
+
+def _frozen(parent: Bag, bill_id: str) -> ScanRefused:
+    return ScanRefused("bill_completed", f"Parent {parent.qr_id} is on completed bill {bill_id}; it cannot change.")
 
 
 def _check_not_frozen(parent: Bag) -> None:
     """A parent whose bill is completed takes no child scans and no undo (rule 6)."""
     bill_id = completed_bill_id(parent.pk)
     if bill_id is not None:
-        raise ScanRefused("bill_completed", f"Parent {parent.qr_id} is on completed bill {bill_id}; it cannot change.")
+        raise _frozen(parent, bill_id)
 
 
 def _lock_parent(code: str) -> Bag:
@@ -158,7 +170,7 @@ def scan_child(
         action="scan.child",
         user=user,
         params={"parent": parent_code, "qr_id": child_code},
-        operation=lambda: _scan_child(user=user, parent_code=parent_code, child_code=child_code, scan_id=scan_uuid),
+        operation=lambda: _only(_scan_children(user=user, parent_code=parent_code, items=[(child_code, scan_uuid)])),
         encode=lambda r: {
             "child": r.child.pk,
             "parent": r.parent.pk,
@@ -168,6 +180,38 @@ def scan_child(
         },
         replay=_replay_child,
     )
+
+
+def scan_children(*, user: User, parent_qr: str, qr_ids: Sequence[str]) -> list["ChildScanResult | ServiceError"]:
+    """Scan many children into one parent in one transaction, as if `scan_child` were
+    called for each code in turn (imports): each code gets the result or the refusal that
+    its own scan would get, in order — so the 31st new child is `capacity_reached`, a code
+    given twice is a duplicate the second time. A refused code writes nothing; the accepted
+    ones are written with one statement per table. A missing parent raises NotFound (404)
+    for all; a badly formed child code is an InvalidInput in its place."""
+    require(user, "scan")
+    parent_code = parse_code(parent_qr, BagKind.PARENT, field="parent")
+    outcomes: list[ChildScanResult | ServiceError | None] = [None] * len(qr_ids)
+    items: list[tuple[str, uuid.UUID | None]] = []
+    positions: list[int] = []
+    for index, raw in enumerate(qr_ids):
+        try:
+            items.append((parse_code(raw, BagKind.CHILD), None))
+            positions.append(index)
+        except InvalidInput as exc:
+            outcomes[index] = exc
+    if items:
+        for index, outcome in zip(positions, _scan_children(user=user, parent_code=parent_code, items=items),
+                                  strict=True):
+            outcomes[index] = outcome
+    return outcomes
+
+
+def _only(outcomes: list["ChildScanResult | ServiceError"]) -> ChildScanResult:
+    (outcome,) = outcomes
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
 
 
 def _replay_child(ref: dict) -> ChildScanResult:
@@ -182,14 +226,17 @@ def _replay_child(ref: dict) -> ChildScanResult:
     )
 
 
-def _lock_child(code: str) -> Bag | None:
+def _lock_children(codes: "set[str] | list[str]") -> dict[str, Bag]:
+    """The existing bags among `codes`, locked in code order (so two batches that share
+    children cannot deadlock), each with its link and current parent."""
     # `of=("self",)`: PostgreSQL cannot lock the nullable side of the outer join to the link.
-    return (
-        Bag.objects.select_for_update(of=("self",))
+    return {
+        bag.qr_id: bag
+        for bag in Bag.objects.select_for_update(of=("self",))
         .select_related("parent_link__parent")
-        .filter(qr_id=code)
-        .first()
-    )
+        .filter(qr_id__in=sorted(codes))
+        .order_by("qr_id")
+    }
 
 
 def _current_parent(child: Bag) -> Bag | None:
@@ -199,86 +246,171 @@ def _current_parent(child: Bag) -> Bag | None:
         return None
 
 
-def _refuse_child(child: Bag, current_parent: Bag | None) -> None:
+def _in_parent(child: Bag, parent: Bag) -> bool:
+    current_parent = _current_parent(child)
+    return current_parent is not None and current_parent.pk == parent.pk
+
+
+def _child_refusal(child: Bag) -> ScanRefused | None:
+    """Why an existing bag that is not in this parent cannot go into it, if it cannot."""
     if child.kind != BagKind.CHILD:
-        raise ScanRefused("is_parent", f"{child.qr_id} is a parent bag, not a child.")
+        return ScanRefused("is_parent", f"{child.qr_id} is a parent bag, not a child.")
+    current_parent = _current_parent(child)
     if current_parent is not None:
-        raise ScanRefused(
+        return ScanRefused(
             "already_linked",
             f"{child.qr_id} is already in parent {current_parent.qr_id}.",
             current_parent=current_parent.qr_id,
         )
+    return None
+
+
+def _parent_refusal(user: User, parent: Bag) -> ScanRefused | None:
+    """Why this parent takes no child scan from `user` now, if it does not."""
+    if parent.kind != BagKind.PARENT:
+        return ScanRefused("is_child", f"{parent.qr_id} is a child bag, not a parent.")
+    refusal = _area_refusal(user, parent)
+    if refusal is None:
+        bill_id = completed_bill_id(parent.pk)
+        if bill_id is not None:
+            refusal = _frozen(parent, bill_id)
+    return refusal
 
 
 @transaction.atomic
-def _scan_child(*, user: User, parent_code: str, child_code: str, scan_id: uuid.UUID | None) -> ChildScanResult:
+def _scan_children(
+    *, user: User, parent_code: str, items: list[tuple[str, uuid.UUID | None]]
+) -> list[ChildScanResult | ScanRefused]:
+    """The child scans of `items` ((code, scan_id) pairs, codes already parsed) into one
+    parent, judged in order (see `scan_child` for the order of the checks): the parent and
+    the children are locked and read once, then every accepted scan is written."""
     parent = Bag.objects.select_for_update().filter(qr_id=parent_code).first()
     if parent is None:
         raise NotFound(detail=f"No parent bag {parent_code}.")
-    child = _lock_child(child_code)
-    current_parent = _current_parent(child) if child else None
-    if current_parent is not None and current_parent.pk == parent.pk:
-        original = (
-            Scan.objects.filter(bag=child, parent=parent, kind=ScanKind.CHILD, undone_at__isnull=True)
-            .order_by("-timestamp", "-id")
-            .first()
-        )
-        return ChildScanResult(child=child, parent=parent, scan=original, duplicate=True, created=False)
+    existing = _lock_children({code for code, _ in items})
+    unset = object()
+    parent_refusal = unset  # judged once, only when a code is not a duplicate
+    capacity = settings.PARENT_CAPACITY
+    count = parent.child_count
+    outcomes: list[ChildScanResult | ScanRefused | None] = [None] * len(items)
+    accepted: dict[str, int] = {}  # code → index of the item that links it
+    duplicates: dict[int, str] = {}  # index → code already in this parent
+    for index, (code, _) in enumerate(items):
+        child = existing.get(code)
+        if code in accepted or (child is not None and _in_parent(child, parent)):
+            duplicates[index] = code
+            continue
+        if parent_refusal is unset:
+            parent_refusal = _parent_refusal(user, parent)
+        refusal = parent_refusal or (_child_refusal(child) if child is not None else None)
+        if refusal is None and count >= capacity:
+            refusal = ScanRefused("capacity_reached", f"Parent {parent_code} is full ({capacity} children).")
+        if refusal is not None:
+            outcomes[index] = refusal
+            continue
+        accepted[code] = index
+        count += 1
 
-    if parent.kind != BagKind.PARENT:
-        raise ScanRefused("is_child", f"{parent_code} is a child bag, not a parent.")
-    _check_area(user, parent)
-    _check_not_frozen(parent)
-    if child is not None:
-        _refuse_child(child, current_parent)
-    if parent.child_count >= settings.PARENT_CAPACITY:
-        raise ScanRefused(
-            "capacity_reached", f"Parent {parent_code} is full ({settings.PARENT_CAPACITY} children)."
-        )
-
-    created = False
     tally = Tally()
-    if child is None:
+    created = _create_children(user, parent, items, accepted, existing, outcomes)
+    relinked = [existing[code] for code in accepted if code not in created]
+    _link_children(parent, created, relinked, tally)
+    if accepted:
+        set_child_count(parent, parent.child_count + len(accepted), tally)
+    scans = Scan.objects.bulk_create([
+        Scan(
+            scan_id=items[index][1] or uuid.uuid4(),
+            kind=ScanKind.CHILD,
+            bag=created.get(code) or existing[code],
+            qr_id=code,
+            parent=parent,
+            parent_qr=parent_code,
+            user=user,
+            dispatch_area_id=parent.dispatch_area_id,
+            created_bag=code in created,
+        )
+        for code, index in accepted.items()
+    ])
+    linking_scans = {scan.qr_id: scan for scan in scans}
+    for scan in scans:
+        tally.scan(parent.dispatch_area_id, scan.timestamp)
+        outcomes[accepted[scan.qr_id]] = ChildScanResult(
+            child=scan.bag, parent=parent, scan=scan, duplicate=False, created=scan.created_bag
+        )
+    tally.apply()
+
+    if duplicates:
+        # A duplicate answers with the scan that made the link: written above, or earlier.
+        earlier = [existing[code] for code in duplicates.values() if code not in linking_scans]
+        linking_scans.update(_linking_scans(parent, earlier))
+        for index, code in duplicates.items():
+            scan = linking_scans.get(code)
+            child = scan.bag if scan is not None and scan.bag is not None else existing[code]
+            outcomes[index] = ChildScanResult(child=child, parent=parent, scan=scan, duplicate=True, created=False)
+    return outcomes
+
+
+def _create_children(user, parent, items, accepted, existing, outcomes) -> dict[str, Bag]:
+    """Insert the accepted children that do not exist yet, in the parent's area. A code
+    that a concurrent request inserted meanwhile is judged again as an existing bag (it
+    cannot be in this parent: we hold the parent's lock)."""
+    created: dict[str, Bag] = {}
+    missing = [code for code in accepted if code not in existing]
+    while missing:
+        bags = [
+            Bag(qr_id=code, kind=BagKind.CHILD, status=BagStatus.COMPLETED,
+                dispatch_area_id=parent.dispatch_area_id, created_by=user)
+            for code in missing
+        ]
         try:
             with transaction.atomic():
-                child = Bag.objects.create(
-                    qr_id=child_code,
-                    kind=BagKind.CHILD,
-                    status=BagStatus.COMPLETED,
-                    dispatch_area_id=parent.dispatch_area_id,
-                    created_by=user,
-                )
-            created = True
+                Bag.objects.bulk_create(bags)
         except IntegrityError:
-            # Made by a concurrent request meanwhile: wait for it, then judge it like any
-            # existing bag. It cannot be in this parent: we hold the parent's lock.
-            child = _lock_child(child_code)
-            _refuse_child(child, _current_parent(child))
-    if created:
-        tally.add(parent.dispatch_area_id, "children")
-    else:
-        # A pending child, perhaps registered in another area, is now linked in this one.
-        tally.add(child.dispatch_area_id, "unlinked_children", -1)
-        tally.add(child.dispatch_area_id, "children", -1).add(parent.dispatch_area_id, "children")
-        child.status = BagStatus.COMPLETED
-        child.dispatch_area_id = parent.dispatch_area_id
-        child.save(update_fields=["status", "dispatch_area", "updated_at"])
+            arrived = _lock_children(missing)
+            for code, bag in arrived.items():
+                existing[code] = bag
+                refusal = _child_refusal(bag)
+                if refusal is not None:
+                    outcomes[accepted.pop(code)] = refusal
+            missing = [code for code in missing if code not in arrived]
+            continue
+        created.update((bag.qr_id, bag) for bag in bags)
+        missing = []
+    return created
 
-    Link.objects.create(parent=parent, child=child)
-    set_child_count(parent, parent.child_count + 1, tally)
-    scan = Scan.objects.create(
-        scan_id=scan_id or uuid.uuid4(),
-        kind=ScanKind.CHILD,
-        bag=child,
-        qr_id=child_code,
-        parent=parent,
-        parent_qr=parent_code,
-        user=user,
-        dispatch_area_id=parent.dispatch_area_id,
-        created_bag=created,
+
+def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], tally: Tally) -> None:
+    """Link the new and the pending children to the parent. A pending child, perhaps
+    registered in another area, is now linked in this one."""
+    area = parent.dispatch_area_id
+    if created:
+        tally.add(area, "children", len(created))
+    if relinked:
+        now = timezone.now()
+        for child in relinked:
+            tally.add(child.dispatch_area_id, "unlinked_children", -1)
+            tally.add(child.dispatch_area_id, "children", -1).add(area, "children")
+            child.status = BagStatus.COMPLETED
+            child.dispatch_area_id = area
+            child.updated_at = now
+        Bag.objects.filter(pk__in=[child.pk for child in relinked]).update(
+            status=BagStatus.COMPLETED, dispatch_area_id=area, updated_at=now
+        )
+    Link.objects.bulk_create([Link(parent=parent, child=child) for child in [*created.values(), *relinked]])
+
+
+def _linking_scans(parent: Bag, children: list[Bag]) -> dict[str, Scan]:
+    """For children already in `parent`: the newest not-undone child scan that linked each."""
+    if not children:
+        return {}
+    found: dict[str, Scan] = {}
+    scans = (
+        Scan.objects.filter(bag__in=children, parent=parent, kind=ScanKind.CHILD, undone_at__isnull=True)
+        .order_by("bag_id", "-timestamp", "-id")
     )
-    tally.scan(parent.dispatch_area_id, scan.timestamp).apply()
-    return ChildScanResult(child=child, parent=parent, scan=scan, duplicate=False, created=created)
+    for scan in scans:
+        found.setdefault(scan.qr_id, scan)
+    return found
 
 
 # --- Undo -------------------------------------------------------------------------------

@@ -238,18 +238,19 @@ def test_an_unexpected_error_in_commit_rolls_everything_back(admin_user, tmp_pat
     path = tmp_path / "bags.csv"
     path.write_bytes(csv_bytes(bag_rows(2, 10)))
     calls = {"n": 0}
-    real_scan_child = importing.scan_child
+    real_scan_children = importing.scan_children
 
-    def failing_scan_child(**kwargs):
+    def failing_scan_children(**kwargs):
+        # The first parent's children are written, then the second parent's call fails.
         calls["n"] += 1
-        if calls["n"] == 15:
+        if calls["n"] == 2:
             raise RuntimeError("database went away")
-        return real_scan_child(**kwargs)
+        return real_scan_children(**kwargs)
 
-    monkeypatch.setattr(importing, "scan_child", failing_scan_child)
+    monkeypatch.setattr(importing, "scan_children", failing_scan_children)
     with pytest.raises(RuntimeError):
         import_bags(user=admin_user, path=path, file_name=path.name, commit=True)
-    assert calls["n"] == 15
+    assert calls["n"] == 2
     assert not Bag.objects.exists() and not Link.objects.exists() and not Scan.objects.exists()
     assert not AuditLog.objects.filter(action="import.bags").exists()
 
