@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.models import User
 from scans.models import IdempotencyRecord
@@ -52,34 +53,57 @@ def run_idempotent(
 
     Input must already be validated: a 400 is never recorded. The record row is inserted
     first, so a concurrent request with the same id waits on its unique key until this one
-    commits, then replays what this one recorded. `operation` runs in a savepoint: when it
-    raises a `ServiceError`, its writes are undone but the refusal is recorded and committed
-    (when this is the outermost transaction) before the error is raised again.
+    commits, then replays what this one recorded. `operation` must be atomic itself (a
+    service function under `@transaction.atomic`, hence a savepoint here): when it raises a
+    `ServiceError`, its writes are undone but the refusal is recorded and committed (when
+    this is the outermost transaction) before the error is raised again.
     """
     if scan_id is None:
         return operation()
     fingerprint = _fingerprint(action, user, params)
     refusal: ServiceError | None = None
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    scan_id=scan_id, action=action, fingerprint=fingerprint, user=user
-                )
-        except IntegrityError:
-            return _replay(IdempotencyRecord.objects.get(pk=scan_id), action, fingerprint, replay)
-        try:
-            with transaction.atomic():
-                result = operation()
-        except ServiceError as exc:
-            refusal = exc
-            record.outcome = {"ok": False, "status": exc.status, "body": exc.as_dict()}
+    earlier: IdempotencyRecord | None = None
+    # No savepoint of its own: an unexpected error takes the caller's transaction with it.
+    # Refusals are raised only after the block, so that they leave that transaction usable.
+    with transaction.atomic(savepoint=False):
+        if not _claim(scan_id, action, fingerprint, user):
+            earlier = IdempotencyRecord.objects.get(pk=scan_id)
         else:
-            record.outcome = {"ok": True, "result": encode(result)}
-        record.save(update_fields=["outcome"])
+            try:
+                result = operation()
+            except ServiceError as exc:
+                refusal = exc
+                outcome = {"ok": False, "status": exc.status, "body": exc.as_dict()}
+            else:
+                outcome = {"ok": True, "result": encode(result)}
+            IdempotencyRecord.objects.filter(pk=scan_id).update(outcome=outcome)
+    if earlier is not None:
+        return _replay(earlier, action, fingerprint, replay)
     if refusal is not None:
         raise refusal
     return result
+
+
+def _claim(scan_id: uuid.UUID, action: str, fingerprint: str, user: User) -> bool:
+    """Insert the record of `scan_id`; False when it exists already. A concurrent request
+    that inserted it first is waited for (its transaction commits or rolls back) by the
+    unique key. One statement, no savepoint: `INSERT … ON CONFLICT DO NOTHING RETURNING`
+    (PostgreSQL, and SQLite ≥ 3.35)."""
+    meta = IdempotencyRecord._meta
+    names = ("scan_id", "action", "fingerprint", "user", "created_at")
+    values = (scan_id, action, fingerprint, user.pk, timezone.now())
+    fields = [meta.get_field(name) for name in names]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({connection.ops.quote_name(meta.pk.column)}) DO NOTHING "
+        f"RETURNING {connection.ops.quote_name(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def _replay(record: IdempotencyRecord, action: str, fingerprint: str, replay: Callable[[dict[str, Any]], T]) -> T:

@@ -6,11 +6,12 @@ from scans.models import Scan
 
 
 class ScanSerializer(serializers.ModelSerializer):
-    """Use with `scans.selectors.scans_visible_to`, which joins user and area."""
+    """A scan from `scans.selectors.scans_visible_to` (user name and area code annotated),
+    or one a service has just written (user and area in hand)."""
 
     parent = serializers.SerializerMethodField()
-    user = serializers.CharField(source="user.username", default=None, read_only=True)
-    dispatch_area = serializers.CharField(source="dispatch_area.code", default=None, read_only=True)
+    user = serializers.SerializerMethodField()
+    dispatch_area = serializers.SerializerMethodField()
 
     class Meta:
         model = Scan
@@ -18,6 +19,16 @@ class ScanSerializer(serializers.ModelSerializer):
 
     def get_parent(self, scan) -> str | None:
         return scan.parent_qr or None
+
+    def get_user(self, scan) -> str | None:
+        if hasattr(scan, "user_name"):
+            return scan.user_name
+        return scan.user.username if scan.user_id else None
+
+    def get_dispatch_area(self, scan) -> str | None:
+        if hasattr(scan, "area_code"):
+            return scan.area_code
+        return scan.dispatch_area.code if scan.dispatch_area_id else None
 
 
 class _ScanInput(serializers.Serializer):

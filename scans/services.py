@@ -140,7 +140,7 @@ def _scan_parent(*, user: User, code: str, dispatch_area, scan_id: uuid.UUID | N
         bag=bag,
         qr_id=code,
         user=user,
-        dispatch_area_id=bag.dispatch_area_id,
+        dispatch_area=bag.dispatch_area,
     )
     tally = Tally().scan(bag.dispatch_area_id, scan.timestamp)
     if created:
@@ -284,7 +284,7 @@ def _scan_children(
     """The child scans of `items` ((code, scan_id) pairs, codes already parsed) into one
     parent, judged in order (see `scan_child` for the order of the checks): the parent and
     the children are locked and read once, then every accepted scan is written."""
-    parent = Bag.objects.select_for_update().filter(qr_id=parent_code).first()
+    parent = Bag.objects.select_for_update(of=("self",)).select_related("dispatch_area").filter(qr_id=parent_code).first()
     if parent is None:
         raise NotFound(detail=f"No parent bag {parent_code}.")
     existing = _lock_children({code for code, _ in items})
@@ -326,7 +326,7 @@ def _scan_children(
             parent=parent,
             parent_qr=parent_code,
             user=user,
-            dispatch_area_id=parent.dispatch_area_id,
+            dispatch_area=parent.dispatch_area,
             created_bag=code in created,
         )
         for code, index in accepted.items()

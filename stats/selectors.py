@@ -3,7 +3,7 @@ the tables, and exact at the moment of the request."""
 
 from datetime import timedelta
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -30,12 +30,13 @@ def scan_figures(*, area_id: int | None = None, now=None) -> dict[str, int]:
     if area_id is not None:
         tallies = tallies.filter(area_key=area_key(area_id))
         scans = scans.filter(dispatch_area_id=area_id)
-    today = tallies.filter(period="d", start=day_start(now)).aggregate(n=Sum("count"))["n"] or 0
     edge = now - timedelta(hours=1)
     first_whole = minute_floor(edge) + timedelta(minutes=1)
-    whole = tallies.filter(period="m", start__gte=first_whole).aggregate(n=Sum("count"))["n"] or 0
+    sums = tallies.filter(Q(period="d", start=day_start(now)) | Q(period="m", start__gte=first_whole)).aggregate(
+        today=Sum("count", filter=Q(period="d")), whole=Sum("count", filter=Q(period="m"))
+    )
     partial = scans.filter(timestamp__gte=edge, timestamp__lt=first_whole).count()
-    return {"today": int(today), "last_hour": int(whole + partial)}
+    return {"today": int(sums["today"] or 0), "last_hour": int((sums["whole"] or 0) + partial)}
 
 
 def stats_for(user: User) -> dict:
@@ -43,9 +44,10 @@ def stats_for(user: User) -> dict:
     bill figures."""
     now = timezone.now()
     area_id = user.dispatch_area_id if user.is_dispatcher else None
-    bags = counter_totals(area_id=area_id, metrics=BAG_METRICS)
+    # One read of the counters: a dispatcher's area's bag figures, or every global figure.
+    totals = counter_totals(area_id=area_id, metrics=BAG_METRICS if area_id is not None else BAG_METRICS + BILL_METRICS)
+    bags = {metric: totals[metric] for metric in BAG_METRICS}
     bills = None
     if not user.is_dispatcher:
-        totals = counter_totals(metrics=BILL_METRICS)
-        bills = {metric.removeprefix("bills_"): value for metric, value in totals.items()}
+        bills = {metric.removeprefix("bills_"): totals[metric] for metric in BILL_METRICS}
     return {"bags": bags, "bills": bills, "scans": scan_figures(area_id=area_id, now=now), "generated_at": now}

@@ -1,6 +1,9 @@
 """Request context for code that has no request in hand (services writing audit rows)."""
 
+import time
 import uuid
+
+from django.conf import settings
 
 from tracetrack import request_context
 
@@ -24,4 +27,34 @@ class RequestContextMiddleware:
         finally:
             request_context.reset(token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class SessionIdleMiddleware:
+    """Sessions end after SESSION_COOKIE_AGE seconds without a request (DESIGN.md rule 13).
+
+    Django's SESSION_SAVE_EVERY_REQUEST would get that by writing the session on every
+    request — a database write on every scan. Instead a logged-in session is written (and
+    its expiry pushed back) when its last write is more than SESSION_REFRESH_SECONDS old, so
+    a session ends between AGE − REFRESH and AGE seconds after its last request. Goes after
+    SessionMiddleware, which saves what this marks."""
+
+    KEY = "_refreshed_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        # Only a logged-in session that exists already: an anonymous request, or one with a
+        # stale cookie, must not create one.
+        if session is not None and user is not None and user.is_authenticated and (
+            session.modified or session.session_key is not None
+        ):
+            now = int(time.time())
+            # A session being written anyway (a login) notes the time for free.
+            if session.modified or now - session.get(self.KEY, 0) >= settings.SESSION_REFRESH_SECONDS:
+                session[self.KEY] = now
         return response

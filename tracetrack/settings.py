@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tracetrack.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "tracetrack.middleware.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -160,9 +161,11 @@ else:
     # database so that logins survive a runserver reload.
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# Sessions expire after SESSION_IDLE_SECONDS without a request (DESIGN.md rule 13).
+# Sessions expire after SESSION_IDLE_SECONDS without a request (DESIGN.md rule 13). A
+# session is written again (its expiry pushed back) at most every SESSION_REFRESH_SECONDS,
+# not on every request (tracetrack.middleware.SessionIdleMiddleware).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = min(60, SESSION_COOKIE_AGE // 10)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

@@ -37,10 +37,14 @@ def idempotent_response(raw_scan_id, produce: Produce) -> Response:
         return Response(body, status=status)
     with transaction.atomic():
         status, body = _run(produce)
+        content = json.dumps(body, cls=JSONEncoder)
+        # The first answer is stored (one statement); a replay finds one stored already.
+        stored = IdempotencyRecord.objects.filter(pk=scan_id, response__isnull=True).update(
+            response={"status": status, "content": content}
+        )
+        if stored:
+            return Response(json.loads(content), status=status)
         record = IdempotencyRecord.objects.filter(pk=scan_id).first()
-        if record is None:  # refused before anything was recorded (a 400)
+        if record is None or record.response is None:  # refused before anything was recorded (a 400)
             return Response(body, status=status)
-        if record.response is None:
-            record.response = {"status": status, "content": json.dumps(body, cls=JSONEncoder)}
-            record.save(update_fields=["response"])
         return Response(json.loads(record.response["content"]), status=record.response["status"])
