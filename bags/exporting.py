@@ -2,22 +2,22 @@
 
 Rows are read with `values_list(...).iterator(chunk_size=...)`: one query per table
 (PostgreSQL streams it through a server-side cursor), every related value joined in, so
-the number of queries does not grow with the rows. CSV is streamed to the client while it
-is read. XLSX cannot be streamed (a zip's directory comes last): xlsxwriter's
-constant_memory mode writes it row by row to a temporary file, which is then sent and
-deleted. An exported bag file imports back (bags.importing reads the same column names).
+the number of queries does not grow with the rows. Both CSV and XLSX (bags.xlsx writes the
+zip as it goes) are streamed to the client while the rows are read: the first bytes go out
+at once and memory stays flat for whole tables. An exported bag file imports back
+(bags.importing reads the same column names).
 """
 
 import csv
 import io
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import Model, QuerySet
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from bags import xlsx
 from bags.models import Bag
 from billing.models import Bill, BillBag
 from scans.models import Scan
@@ -26,7 +26,7 @@ CHUNK_SIZE = 2000
 CSV_ROWS_PER_WRITE = 1000
 # Excel's limit is 1,048,576 rows a sheet, the header included; longer exports go on into
 # further sheets ("bags 2", …), each with its own header.
-XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_ROWS = xlsx.MAX_ROWS
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
 # Text that a spreadsheet would run as a formula gets a leading quote in CSV (OWASP
@@ -202,47 +202,20 @@ def csv_chunks(dataset: Dataset, queryset: QuerySet) -> Iterator[str]:
 # --- XLSX ---------------------------------------------------------------------------------
 
 
-def write_xlsx(dataset: Dataset, queryset: QuerySet, target) -> int:
-    """Write `queryset` as an XLSX workbook to `target` (a path or a binary file);
-    returns the number of rows written. Memory stays flat: constant_memory flushes each
-    row to a temporary file as soon as the next one starts."""
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(
-        target,
-        {
-            "constant_memory": True,
-            # write_row() must store text as text, never as a formula, link or number.
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "default_date_format": "yyyy-mm-dd hh:mm:ss",
-        },
-    )
+def xlsx_chunks(dataset: Dataset, queryset: QuerySet) -> Iterator[bytes]:
+    """The XLSX workbook of `queryset`, streamed as it is read (bags.xlsx): the first bytes
+    before the query runs, then a piece every few hundred rows. Codes and other text are
+    text cells, so "000123" keeps its zeros and "=…" is never a formula (no quote needed,
+    unlike CSV); counts are numbers, flags booleans; times are local wall-clock times (Excel
+    has no time zones, as the admin shows them) formatted yyyy-mm-dd hh:mm:ss."""
     zone = timezone.get_current_timezone()
-    converters = {
-        # Excel has no time zones: local wall-clock time, as the admin shows it.
-        "datetime": lambda value: value.astimezone(zone).replace(tzinfo=None),
-        "other": lambda value: value if isinstance(value, int | float) else str(value),  # UUIDs
-    }
-    headers = dataset.headers
-    bold = workbook.add_format({"bold": True})
-    sheet, line, sheets, count = None, XLSX_MAX_ROWS, 0, 0
-    rows = _converting(dataset.rows(queryset), [converters.get(kind) for kind in _column_types(dataset)])
-    for row in rows:
-        if line >= XLSX_MAX_ROWS:
-            sheets += 1
-            sheet = workbook.add_worksheet(dataset.name if sheets == 1 else f"{dataset.name} {sheets}")
-            sheet.write_row(0, 0, headers, bold)
-            sheet.freeze_panes(1, 0)
-            line = 1
-        sheet.write_row(line, 0, row)
-        line += 1
-        count += 1
-    if sheet is None:  # no rows: still a workbook with the header
-        workbook.add_worksheet(dataset.name).write_row(0, 0, headers, bold)
-    workbook.close()
-    return count
+    kinds = [{"other": "number"}.get(kind, kind) for kind in _column_types(dataset)]
+    converters = [
+        (lambda value: value.astimezone(zone).replace(tzinfo=None)) if kind == "datetime" else None
+        for kind in kinds
+    ]
+    rows = _converting(dataset.rows(queryset), converters)
+    return xlsx.stream_xlsx(dataset.name, dataset.headers, kinds, rows, max_rows=XLSX_MAX_ROWS)
 
 
 # --- Responses ----------------------------------------------------------------------------
@@ -253,23 +226,14 @@ def export_filename(dataset: Dataset, fmt: str) -> str:
 
 
 def export_response(dataset: Dataset, queryset: QuerySet, fmt: str):
-    """A download of `queryset` as CSV (streamed) or XLSX (a temporary file)."""
+    """A download of `queryset` as CSV or XLSX, streamed while the rows are read."""
     if fmt == "csv":
         response = StreamingHttpResponse(csv_chunks(dataset, queryset), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{export_filename(dataset, fmt)}"'
-        # Proxies must pass the rows on as they come rather than collect the whole file.
-        response["X-Accel-Buffering"] = "no"
-        return response
-    if fmt == "xlsx":
-        # An unnamed temporary file: deleted by the system when the response closes it.
-        handle = tempfile.TemporaryFile(suffix=".xlsx")
-        try:
-            write_xlsx(dataset, queryset, handle)
-        except BaseException:
-            handle.close()
-            raise
-        handle.seek(0)
-        return FileResponse(
-            handle, as_attachment=True, filename=export_filename(dataset, fmt), content_type=XLSX_CONTENT_TYPE
-        )
-    raise ValueError(f"Unknown export format {fmt!r}")
+    elif fmt == "xlsx":
+        response = StreamingHttpResponse(xlsx_chunks(dataset, queryset), content_type=XLSX_CONTENT_TYPE)
+    else:
+        raise ValueError(f"Unknown export format {fmt!r}")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(dataset, fmt)}"'
+    # Proxies must pass the rows on as they come rather than collect the whole file.
+    response["X-Accel-Buffering"] = "no"
+    return response

@@ -142,5 +142,7 @@ def minute_floor(moment: datetime) -> datetime:
 
 
 def hour_floor(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+    """The start of `moment`'s hour in TIME_ZONE: the dashboard's hours are local ones, and
+    in a zone such as Asia/Kolkata (UTC+5:30) they do not start on a UTC hour."""
+    return timezone.localtime(moment).replace(minute=0, second=0, microsecond=0)
 

@@ -113,6 +113,11 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
             "max_size": env_int("DB_POOL_MAX", 8, minimum=1),
             "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
         }
+    # Server-side parameter binding lets psycopg prepare a statement it has run a few times
+    # on a connection (pooled connections live long), so PostgreSQL stops planning the hot
+    # queries again and again.
+    if env_bool("DB_SERVER_SIDE_BINDING", False):
+        _db.setdefault("OPTIONS", {})["server_side_binding"] = True
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions take the write lock up front, so two writers queue instead of

@@ -77,3 +77,29 @@ def test_everything_answers_with_the_cache_down(client, dispatcher, biller):
             assert ready.status_code == 503 and ready.json()["checks"] == {"database": "ok", "cache": "unavailable"}
         finally:
             caches._settings = None  # noqa: SLF001
+
+
+def test_scans_land_in_their_local_hour_and_repair_runs_twice(dispatcher):
+    """TIME_ZONE is Asia/Kolkata (UTC+5:30): local hours start at :30 UTC. A scan at 10:45
+    local time counts in the chart's hour "10", from the live tally and after a repair —
+    which can run again on the same day (it once collided with a UTC-hour row)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+    from django.conf import settings
+
+    from stats.dashboard import scans_per_hour
+    from stats.recount import drift, repair
+
+    assert settings.TIME_ZONE == "Asia/Kolkata"
+    moment = datetime(2026, 11, 30, 10, 45, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(moment, tick=False):
+        fill_parent(dispatcher, "SB00001", 3)  # a parent scan and three child scans
+        hours = {row["hour"]: row["count"] for row in scans_per_hour(moment)}
+        assert hours["10"] == 4 and sum(hours.values()) == 4
+        repair()
+        repair()
+        assert drift() == {}
+        hours = {row["hour"]: row["count"] for row in scans_per_hour(moment)}
+        assert hours["10"] == 4 and sum(hours.values()) == 4
