@@ -4,6 +4,7 @@ services, so the own-role and last-admin rules hold here too."""
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db import connection
 from django.db.models import Q
 
 from accounts import services
@@ -82,10 +83,34 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """The actions present in the log, read as a loose index scan of `audit_action_time`
+    (one index probe per distinct action) instead of the `SELECT DISTINCT action` over the
+    whole log that Django's default filter runs on every changelist view."""
+
+    title = "action"
+    parameter_name = "action__exact"
+
+    def lookups(self, request, model_admin):
+        table = connection.ops.quote_name(AuditLog._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH RECURSIVE found(action) AS ("
+                f" SELECT MIN(action) FROM {table}"
+                f" UNION ALL SELECT (SELECT MIN(action) FROM {table} WHERE action > found.action)"
+                f" FROM found WHERE found.action IS NOT NULL"
+                f") SELECT action FROM found WHERE action IS NOT NULL"
+            )
+            return [(action, action) for (action,) in cursor.fetchall()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "actor_username", "action", "entity_type", "entity_id", "ip"]
-    list_filter = ["action", "entity_type"]
+    list_filter = [AuditActionFilter, "entity_type"]
     search_fields = ["entity_id"]
     search_help_text = "What changed: a bag code, bill id, username or scan id."
     date_hierarchy = "timestamp"

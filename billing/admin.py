@@ -11,11 +11,17 @@ from tracetrack.errors import ServiceError
 
 
 class BillBagInline(admin.TabularInline):
+    """A bill's parents (at most its capacity), in the order they were added; each row
+    shows its parent and who added it, joined in rather than read one query per row."""
+
     model = BillBag
     fields = ["parent", "added_by", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("parent", "added_by").order_by("created_at", "pk")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -86,5 +92,7 @@ class BillBagAdmin(CodeSearchMixin, ReadOnlyAdmin):
     list_display = ["bill", "parent", "added_by", "created_at"]
     list_select_related = ["bill", "parent", "added_by"]
     search_fields = ["bill__bill_id"]
+    search_help_text = "A bill id or a parent bag code."
     search_lookups = ("bill__bill_id", "parent__qr_id")
+    paginator = EstimatedCountPaginator
     show_full_result_count = False

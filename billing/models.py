@@ -74,7 +74,11 @@ class BillBag(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["bill", "created_at"], name="billbag_bill_created")]
+        indexes = [
+            models.Index(fields=["bill", "created_at"], name="billbag_bill_created"),
+            # The end-of-day summary counts the parents added in a day, on every bill.
+            models.Index(fields=["created_at"], name="billbag_created"),
+        ]
 
     def __str__(self):
         return f"{self.bill_id} ← {self.parent_id}"

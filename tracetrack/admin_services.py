@@ -8,6 +8,7 @@ save then runs the service for real. The rule itself lives only in the service.
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Q
@@ -119,6 +120,10 @@ class EstimatedCountPaginator(Paginator):
     def _estimate(queryset) -> int:
         if queryset.query.is_empty():
             return 0
+        try:
+            sql, params = queryset.order_by().query.sql_with_params()
+        except EmptyResultSet:
+            return 0
         with connection.cursor() as cursor:
             if not queryset.query.where:
                 cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
@@ -126,7 +131,6 @@ class EstimatedCountPaginator(Paginator):
                 row = cursor.fetchone()
                 if row and row[0] >= 0:
                     return int(row[0])
-            sql, params = queryset.order_by().query.sql_with_params()
             cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
             plan = cursor.fetchone()[0]
             if isinstance(plan, str):
@@ -137,15 +141,42 @@ class EstimatedCountPaginator(Paginator):
 class CodeSearchMixin:
     """Search by code through an index: the term is trimmed and upper-cased (codes are
     stored so) and matched with `search_lookups` — exact or prefix (`startswith`, which
-    PostgreSQL answers from the varchar_pattern_ops index), never `icontains`."""
+    PostgreSQL answers from the varchar_pattern_ops index), never `icontains`.
+
+    A lookup across a relation (`bill__bill_id`, `parent__qr_id__startswith`) is first
+    resolved in the related table through its own code index, and the changelist is then
+    filtered on the foreign key column (`bill_id IN (…) OR parent_id IN (…)`, answered from
+    the foreign key indexes). Left as a join, an OR over two joined tables cannot use any
+    index and PostgreSQL scans them all."""
 
     search_lookups: tuple[str, ...] = ()
+    # Above this many related matches (a very short prefix) the ids stay in a subquery
+    # rather than being sent back as a list of parameters.
+    search_related_limit = 1000
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().upper()
         if not term:
             return queryset, False
+        conditions = [c for c in (self._search_condition(lookup, term) for lookup in self.search_lookups) if c]
+        if not conditions:
+            return queryset.none(), False
         condition = Q()
-        for lookup in self.search_lookups:
-            condition |= Q(**{lookup: term})
+        for each in conditions:
+            condition |= each
         return queryset.filter(condition), False
+
+    def _search_condition(self, lookup: str, term: str) -> Q | None:
+        """The condition for one lookup, or None when it matches nothing."""
+        name, _, remote_lookup = lookup.partition("__")
+        field = self.model._meta.get_field(name)
+        if not (remote_lookup and field.concrete and (field.many_to_one or field.one_to_one)):
+            return Q(**{lookup: term})
+        target = field.target_field.attname
+        matching = field.related_model._default_manager.filter(**{remote_lookup: term}).order_by()
+        keys = list(matching.values_list(target, flat=True)[: self.search_related_limit + 1])
+        if not keys:
+            return None
+        if len(keys) > self.search_related_limit:
+            return Q(**{f"{field.attname}__in": matching.values(target)})
+        return Q(**{f"{field.attname}__in": keys})

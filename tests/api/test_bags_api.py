@@ -106,3 +106,67 @@ def test_delete_bag(api, admin_user, biller, dispatcher):
     bill_complete(user=biller, bill_id="BILL-1")
     response = api(admin_user).delete("/api/v1/bags/SB00001/")
     assert response.status_code == 409 and response.json()["code"] == "bill_completed"
+
+
+def walk(client, params) -> list[str]:
+    """Every qr_id of a filtered list, following the cursor pages (small pages on purpose)."""
+    seen, url, params = [], "/api/v1/bags/", {**params, "page_size": 2}
+    while url:
+        response = client.get(url, params)
+        assert response.status_code == 200, response.content
+        seen += [item["qr_id"] for item in response.json()["results"]]
+        url, params = response.json()["next"], None
+    assert len(seen) == len(set(seen))
+    return seen
+
+
+def test_linked_and_billed_filters_mean_exactly_has_a_link_and_has_a_bill_place(api, admin_user, dispatcher, biller):
+    """`linked` reads the child's status and `billed` probes the bill places through an
+    index; whatever the services did (links, undo, deletes, bill removals), the answer is
+    the one the Link and BillBag rows give — children only for `linked`, parents only
+    for `billed`."""
+    from bags.models import BagKind
+    from bags.services import bag_create, bag_delete
+    from billing.services import bill_remove_parent
+    from scans.services import scan_child, scan_parent, undo_last_scan
+
+    fill_parent(dispatcher, "SB00001", 3)
+    fill_parent(dispatcher, "SB00002", 2, start=100)
+    bag_create(user=biller, qr_id="LOOSE01", kind="child")  # never linked
+    bag_create(user=biller, qr_id="LOOSE02", kind="child")
+    scan_child(user=dispatcher, parent_qr="SB00002", qr_id="LOOSE02")
+    undo_last_scan(user=dispatcher, parent_qr="SB00002")  # LOOSE02 existed before: back to pending
+    bag_delete(user=admin_user, qr_id="SB00001")  # its three children go back to pending
+    scan_parent(user=dispatcher, qr_id="SB00003")
+    scan_child(user=dispatcher, parent_qr="SB00003", qr_id=child_code(0))  # one of them relinked
+    bag_delete(user=admin_user, qr_id=child_code(100))
+    scan_parent(user=dispatcher, qr_id="SB00004")
+    scan_parent(user=dispatcher, qr_id="SB00005")
+    bill_create(user=biller, bill_id="BILL-1", capacity=2, destination="D", vehicle_number="V")
+    bill_add_parent(user=biller, bill_id="BILL-1", parent_qr="SB00002")
+    bill_add_parent(user=biller, bill_id="BILL-1", parent_qr="SB00003")
+    bill_remove_parent(user=biller, bill_id="BILL-1", parent_qr="SB00003")
+    bill_create(user=biller, bill_id="BILL-2", capacity=1, destination="D", vehicle_number="V")
+    bill_add_parent(user=biller, bill_id="BILL-2", parent_qr="SB00004")
+
+    children = Bag.objects.filter(kind=BagKind.CHILD)
+    parents = Bag.objects.filter(kind=BagKind.PARENT)
+    expected = {
+        "linked": {True: children.filter(parent_link__isnull=False), False: children.filter(parent_link__isnull=True)},
+        "billed": {True: parents.filter(bill_link__isnull=False), False: parents.filter(bill_link__isnull=True)},
+    }
+    assert set(expected["linked"][False].values_list("qr_id", flat=True)) == {
+        "LOOSE01", "LOOSE02", child_code(1), child_code(2)
+    }
+    assert set(expected["billed"][False].values_list("qr_id", flat=True)) == {"SB00003", "SB00005"}
+    for user in (biller, dispatcher):
+        client = api(user)
+        visible = Bag.objects.filter(dispatch_area=user.dispatch_area) if user.dispatch_area_id else Bag.objects.all()
+        for name, by_value in expected.items():
+            for value, queryset in by_value.items():
+                want = list(queryset.filter(pk__in=visible).order_by("-created_at").values_list("qr_id", flat=True))
+                assert walk(client, {name: str(value).lower()}) == want, (user, name, value)
+        # `linked` is about children and `billed` about parents, whatever else is asked.
+        assert walk(client, {"kind": "parent", "linked": "false"}) == []
+        assert walk(client, {"kind": "child", "billed": "false"}) == []
+        assert walk(client, {"billed": "false", "status": "pending"}) == ["SB00005"]
