@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test venv migrate lint check-deploy clean
+.PHONY: run test venv migrate lint check-deploy clean bench
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ lint: venv
 check-deploy: venv
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-check-deploy-$$(date +%s)-a-long-random-looking-secret-value} \
 	ALLOWED_HOSTS=tracetrack.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+# Load benchmark on PostgreSQL + Redis behind gunicorn_production.py: seeds tt_bench_* when
+# needed, compares worker classes, measures the /health/ floor, 50/200/500 users and the
+# scale check, and writes bench/REPORT.md + bench/chart.png. Knobs (BENCH_SIZES, BENCH_USERS,
+# BENCH_DURATION, BENCH_CLASSES, ...): see bench/run.py.
+bench: venv
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

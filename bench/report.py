@@ -1,0 +1,453 @@
+"""bench/REPORT.md and bench/chart.png from a `bench/run.py` results file.
+
+`python bench/report.py [bench/tmp/<run>/results.json]` (default: the newest one).
+"""
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+SCAN_ENDPOINTS = ["/api/v1/scans/parent/", "/api/v1/scans/child/", "/api/v1/scans/undo/",
+                  "/api/v1/bills/[id]/parents/"]
+TARGET_USERS = 200
+
+
+def ms(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def num(value, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def endpoint(run: dict, name: str, method: str | None = None) -> dict | None:
+    for row in run.get("endpoints", []):
+        if row["name"] == name and (method is None or row["method"] == method):
+            return row
+    return None
+
+
+def scan_rows(run: dict) -> list[dict]:
+    return [e for e in run.get("endpoints", []) if e["method"] == "POST" and e["name"] in SCAN_ENDPOINTS]
+
+
+def worst(run: dict, key: str) -> tuple[float, str]:
+    rows = scan_rows(run)
+    if not rows:
+        return 0.0, "–"
+    row = max(rows, key=lambda e: e[key])
+    return row[key], row["name"]
+
+
+def failures(run: dict) -> int:
+    return run.get("aggregate", {}).get("failures", 0)
+
+
+def warmup_failures(run: dict) -> int:
+    return sum(f["count"] for f in run.get("all_failures", []))
+
+
+def server_errors(run: dict) -> int:
+    problems = run.get("server", {})
+    return problems.get("5xx logged", 0) + problems.get("worker timeouts", 0)
+
+
+def cpu(run: dict) -> str:
+    c = run.get("cpu_pct") or {}
+    if not c:
+        return "–"
+    return (f"{c.get('gunicorn', 0)} / {c.get('postgres', 0)} / {c.get('redis', 0)} / {c.get('locust', 0)} / "
+            f"{c.get('other', 0)} (busy {c.get('machine_busy', 0)} of {c.get('cores', 0) * 100})")
+
+
+def cpu_per_request(run: dict) -> str:
+    """gunicorn and PostgreSQL CPU milliseconds per request: steadier than latency on a
+    shared machine (PostgreSQL's includes other clients of the server, if any)."""
+    c, rps = run.get("cpu_pct") or {}, run.get("aggregate", {}).get("rps", 0)
+    if not c or not rps:
+        return "–"
+    return f"{c.get('gunicorn', 0) * 10 / rps:.1f} + {c.get('postgres', 0) * 10 / rps:.1f}"
+
+
+def operators(run: dict) -> int:
+    return run.get("users_started", {}).get("OperatorUser", 0)
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**PASS**" if ok else "**FAIL**")
+
+
+def chart(steps: list[dict], scale: list[dict], floor: float | None, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = 3 if scale else 2
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.6))
+    users = [r["users"] for r in steps]
+    ax = axes[0]
+    for key, style in (("p50", "o-"), ("p95", "s-"), ("p99", "^-")):
+        ax.plot(users, [r["aggregate"].get(key, 0) for r in steps], style, label=f"all requests {key}")
+    child = [endpoint(r, "/api/v1/scans/child/", "POST") or {} for r in steps]
+    for key, style in (("p95", "s--"), ("p99", "^--")):
+        ax.plot(users, [c.get(key, 0) for c in child], style, label=f"child scan {key}")
+    ax.axhline(50, color="grey", lw=0.8, ls=":")
+    ax.axhline(100, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("concurrent users (mixed load)")
+    ax.set_ylabel("response time, ms")
+    ax.set_title("Latency against users")
+    ax.set_xticks(users)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+    ax = axes[1]
+    ax.plot(users, [r["aggregate"].get("rps", 0) for r in steps], "o-", label="requests/s (all)")
+    ax.plot(users, [r.get("scans_per_s", 0) for r in steps], "s-", label="scans/s (parent + child)")
+    ax.axhline(400, color="grey", lw=0.8, ls=":", label="400 scans/s target")
+    if floor:
+        ax.set_title(f"Throughput against users (floor /health/: {floor:,.0f} req/s)")
+    else:
+        ax.set_title("Throughput against users")
+    ax.set_xlabel("concurrent users (mixed load)")
+    ax.set_ylabel("per second")
+    ax.set_xticks(users)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+    if scale:
+        ax = axes[2]
+        sizes = [r.get("bags") or 0 for r in scale]
+        for name, label in (("/api/v1/bags/[qr]/", "lookup"), ("/api/v1/scans/child/", "child scan"),
+                            ("/api/v1/stats/", "stats"), ("/api/v1/scans/", "scans list")):
+            ax.plot(sizes, [(endpoint(r, name) or {}).get("p95", 0) for r in scale], "o-", label=f"{label} p95")
+        ax.set_xscale("log")
+        ax.set_xlabel("bags in the database")
+        ax.set_ylabel("p95, ms (uncached)")
+        ax.set_title("Scale check")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def endpoint_table(run: dict, floor: float | None = None) -> list[str]:
+    lines = ["| endpoint | requests | req/s | p50 | p95 | p99 | max | failures |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for e in sorted((e for e in run.get("endpoints", []) if e["count"]), key=lambda e: -e["count"]):
+        lines.append(f"| {e['method']} `{e['name']}` | {e['count']:,} | {e['rps']:.1f} | {ms(e['p50'])} | "
+                     f"{ms(e['p95'])} | {ms(e['p99'])} | {ms(e['max'])} | {e['failures']} |")
+    return lines
+
+
+def main() -> None:
+    if len(sys.argv) > 1:
+        results = Path(sys.argv[1])
+    else:
+        candidates = sorted((BENCH / "tmp").glob("*/results.json"))
+        if not candidates:
+            sys.exit("no bench/tmp/*/results.json: run `make bench` first")
+        results = candidates[-1]
+    data = json.loads(results.read_text())
+    settings, runs = data["settings"], data["runs"]
+    by_stage: dict[str, list[dict]] = {}
+    for run in runs:
+        by_stage.setdefault(run["stage"], []).append(run)
+    compare = by_stage.get("compare", [])
+    capacity = by_stage.get("capacity", [])
+    steps = sorted(by_stage.get("steps", []), key=lambda r: r["users"])
+    scale = sorted(by_stage.get("scale", []), key=lambda r: r.get("bags") or 0)
+    floor_run = next((r for r in capacity if endpoint(r, "/health/")), None)
+    floor = floor_run["aggregate"]["rps"] if floor_run else None
+    chosen = settings.get("chosen", "?")
+
+    out: list[str] = []
+    w = out.append
+    w("# TraceTrack load benchmark")
+    w("")
+    w(f"Generated by `make bench` ({datetime.now():%Y-%m-%d %H:%M}), commit `{settings.get('commit')}`"
+      f"{' with uncommitted changes' if settings.get('dirty') else ''}; raw output `{results.parent.name}/` under "
+      f"`bench/tmp/`. Machine: {settings.get('cores')} cores, load average before the run "
+      f"{', '.join(f'{x:.2f}' for x in settings.get('loadavg_before', []))}; the whole bench took "
+      f"{settings.get('elapsed_s', 0) // 60} min {settings.get('elapsed_s', 0) % 60} s.")
+    w("")
+    w("Server: `gunicorn -c gunicorn_production.py tracetrack.wsgi` (DEBUG off, HTTPS=0, access log off), "
+      "PostgreSQL 15 + Redis on the same machine, Django's psycopg 3 pool. Locust (one process, FastHttpUser) "
+      "runs on the same cores: its CPU use is in the tables. Response times are locust's, client side; "
+      "locust keeps whole milliseconds below 100 ms and rounds to 10 ms above.")
+    w("")
+    w(f"**Bench-only setting:** `RATE_LIMIT_LOGIN={settings.get('login_rate')}` — every locust user comes from "
+      "127.0.0.1, and the default 10/min per IP would refuse the few real logins in the mix. The scan and API "
+      "rate limits keep their defaults (1000/min and 3000/min per user) except in the capacity runs, where one "
+      "locust user stands for many clients (raised there to 1,000,000/min; the limiter still runs).")
+    w("")
+
+    # --- targets -------------------------------------------------------------------------
+    w("## Targets")
+    w("")
+    w("| target | measured | run | result |")
+    w("|---|---|---|---|")
+    target_run = next((r for r in steps if r["users"] == TARGET_USERS), None)
+    if target_run is None:
+        target_run = next((r for r in compare if r["config"] == chosen and r["users"] == TARGET_USERS), None)
+    if target_run:
+        p95, p95_name = worst(target_run, "p95")
+        p99, p99_name = worst(target_run, "p99")
+        where = f"`{target_run['label']}` ({operators(target_run)} operators of {target_run['users']} users)"
+        w(f"| {TARGET_USERS} concurrent users: p95 < 50 ms on every scan endpoint | worst p95 {ms(p95)} ms "
+          f"(`{p95_name}`) | {where} | {verdict(p95 < 50)} |")
+        w(f"| {TARGET_USERS} concurrent users: p99 < 100 ms on every scan endpoint | worst p99 {ms(p99)} ms "
+          f"(`{p99_name}`) | {where} | {verdict(p99 < 100)} |")
+        errs = failures(target_run) + server_errors(target_run)
+        w(f"| {TARGET_USERS} concurrent users: 0 errors | {failures(target_run)} failed requests measured "
+          f"({warmup_failures(target_run)} including warm-up), {server_errors(target_run)} 5xx in the server log "
+          f"| {where} | {verdict(errs == 0 and warmup_failures(target_run) == 0)} |")
+        ops_run = next((r for r in steps if operators(r) >= TARGET_USERS), None)
+        if ops_run and ops_run is not target_run:
+            p95o, _ = worst(ops_run, "p95")
+            p99o, _ = worst(ops_run, "p99")
+            w(f"| same with ≥ {TARGET_USERS} *operators* (scan p95 < 50, p99 < 100, 0 errors) | p95 {ms(p95o)} ms, "
+              f"p99 {ms(p99o)} ms, {failures(ops_run)} failures | `{ops_run['label']}` ({operators(ops_run)} "
+              f"operators) | {verdict(p95o < 50 and p99o < 100 and failures(ops_run) == 0)} |")
+    else:
+        w(f"| {TARGET_USERS} concurrent users, scan p95/p99, errors | no {TARGET_USERS}-user run | – | n/a |")
+    one_m = next((r for r in scale if r["size"].lower() == "1m"), None)
+    for name in ("/api/v1/stats/", "/api/v1/scans/"):
+        row = endpoint(one_m, name, "GET") if one_m else None
+        if row:
+            w(f"| `{name}` p95 < 10 ms uncached at 1M bags | p95 {ms(row['p95'])} ms (p50 {ms(row['p50'])}, p99 "
+              f"{ms(row['p99'])}) | `{one_m['label']}` | {verdict(row['p95'] < 10)} |")
+        else:
+            w(f"| `{name}` p95 < 10 ms uncached at 1M bags | no 1M scale run | – | n/a |")
+    clean_steps = [r for r in steps if failures(r) == 0]
+    best = max(clean_steps, key=lambda r: r.get("scans_per_s_min10") or r.get("scans_per_s") or 0, default=None)
+    child_cap = next((r for r in capacity if endpoint(r, "/api/v1/scans/child/")), None)
+    if best or child_cap:
+        parts, ok = [], False
+        if best:
+            low = best.get("scans_per_s_min10")
+            parts.append(f"mixed `{best['label']}`: {num(best.get('scans_per_s'))} scans/s average, lowest 10 s "
+                         f"window {num(low)}")
+            ok = (low if low is not None else best.get("scans_per_s", 0)) >= 400
+        if child_cap:
+            cap = child_cap.get("scans_per_s", 0)
+            parts.append(f"closed loop `{child_cap['label']}`: {num(cap)} scans/s, lowest 10 s window "
+                         f"{num(child_cap.get('scans_per_s_min10'))}, {failures(child_cap)} failures")
+            ok = ok or ((child_cap.get("scans_per_s_min10") or cap) >= 400 and failures(child_cap) == 0)
+        where = ", ".join(label for label, run in (("mixed steps", best), ("capacity", child_cap)) if run)
+        w(f"| ≥ 400 scans/s sustained, 0 errors | {'; '.join(parts)} | {where} | {verdict(ok)} |")
+    else:
+        w("| ≥ 400 scans/s sustained | no run | – | n/a |")
+    w("")
+    w("A scan endpoint is `POST /api/v1/scans/parent/`, `/child/`, `/undo/` and `/api/v1/bills/<id>/parents/`. "
+      "Scans/s counts parent and child scan requests (duplicates and retries included).")
+    w("")
+
+    # --- worker classes --------------------------------------------------------------------
+    if compare:
+        c0 = compare[0]
+        w(f"## Worker class comparison ({c0['users']} users, mixed load, {c0['duration']} s each, "
+          f"`{c0['size']}` data set)")
+        w("")
+        w("| configuration | req/s | scans/s | p50 | p95 | p99 | scan p95 | scan p99 | failures | server errors "
+          "| PostgreSQL connections max (mean) | CPU % gunicorn / postgres / redis / locust / other | CPU ms/req "
+          "gunicorn + postgres |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        for r in compare:
+            a = r["aggregate"]
+            mark = " ✔" if r["config"] == chosen else ""
+            w(f"| `{r['config']}`{mark} | {a.get('rps', 0):.0f} | {r.get('scans_per_s', 0):.0f} | {ms(a.get('p50'))} | "
+              f"{ms(a.get('p95'))} | {ms(a.get('p99'))} | {ms(worst(r, 'p95')[0])} | {ms(worst(r, 'p99')[0])} | "
+              f"{failures(r)} | {server_errors(r)} | {r.get('pg_max_ours', '–')} ({r.get('pg_mean_ours', '–')}) | "
+              f"{cpu(r)} | {cpu_per_request(r)} |")
+        w("")
+        w(f"Chosen: **`{chosen}`** — the rule (bench/run.py `choose`): no failures and no server errors first, "
+          "then the lowest p95 and p99 over the scan endpoints, then the most requests per second. "
+          "`class:N` is N workers; `gthread:NxT` N workers of T threads (pool max = max(8, T)); `gevent:NxC` N "
+          f"workers of C connections (pool max {settings.get('gevent_pool', 8)} per worker). PostgreSQL "
+          "connections are this server's (application_name), sampled from pg_stat_activity every second; with "
+          "the pool they stay at most workers × pool max.")
+        w("")
+    elif chosen:
+        w(f"## Worker configuration\n\n`{chosen}` (given by BENCH_WORKERS, or a single entry in BENCH_CLASSES).\n")
+
+    # --- capacity / floor ------------------------------------------------------------------
+    if capacity:
+        c0 = capacity[0]
+        w(f"## Framework floor and endpoint capacity (`{chosen}`, {c0['users']} users in a closed loop, "
+          f"{c0['duration']} s each, `{c0['size']}`)")
+        w("")
+        w("`/health/` touches neither the database nor the cache: it is what the stack (gunicorn + Django "
+          "middleware) costs. Every other endpoint alone, same loop; reads are uncached (the cache generation is "
+          "bumped before each request, as a write would).")
+        w("")
+        w("| endpoint | req/s | ratio to floor | p50 | p95 | p99 | failures | CPU % gunicorn / postgres / redis / "
+          "locust / other | CPU ms/req gunicorn + postgres |")
+        w("|---|---:|---:|---:|---:|---:|---:|---|---:|")
+        for r in capacity:
+            main_rows = [e for e in r["endpoints"] if e["name"] != "/api/v1/scans/parent/"] or r["endpoints"]
+            e = max(main_rows, key=lambda e: e["count"]) if main_rows else None
+            if not e:
+                continue
+            ratio = f"{e['rps'] / floor:.2f}" if floor else "–"
+            w(f"| {e['method']} `{e['name']}` | {e['rps']:.0f} | {ratio} | {ms(e['p50'])} | {ms(e['p95'])} | "
+              f"{ms(e['p99'])} | {failures(r)} | {cpu(r)} | {cpu_per_request(r)} |")
+        w("")
+
+    # --- steps ----------------------------------------------------------------------------
+    if steps:
+        s0 = steps[0]
+        w(f"## Mixed load (`{chosen}`, `{s0['size']}` data set, {s0['duration']} s measured per step)")
+        w("")
+        w("![latency and throughput against users](chart.png)")
+        w("")
+        w("| users (operators) | req/s | scans/s (lowest 10 s) | p50 | p95 | p99 | scan p95 | scan p99 | failures "
+          "(incl. warm-up) | server errors | PostgreSQL conns max (mean) | CPU % gunicorn / postgres / redis / "
+          "locust / other | CPU ms/req gunicorn + postgres |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        for r in steps:
+            a = r["aggregate"]
+            w(f"| {r['users']} ({operators(r)}) | {a.get('rps', 0):.0f} | {r.get('scans_per_s', 0):.0f} "
+              f"({num(r.get('scans_per_s_min10'))}) | {ms(a.get('p50'))} | {ms(a.get('p95'))} | {ms(a.get('p99'))} | "
+              f"{ms(worst(r, 'p95')[0])} | {ms(worst(r, 'p99')[0])} | {failures(r)} ({warmup_failures(r)}) | "
+              f"{server_errors(r)} | {r.get('pg_max_ours', '–')} ({r.get('pg_mean_ours', '–')}) | {cpu(r)} | "
+              f"{cpu_per_request(r)} |")
+        w("")
+        for r in steps:
+            mix = ", ".join(f"{k.replace('User', '').lower()} {v}" for k, v in sorted(r.get("users_started", {}).items()))
+            tally = ", ".join(f"{k} {v}" for k, v in sorted(r.get("tally", {}).items()))
+            w(f"### {r['users']} users ({mix})")
+            w("")
+            w(f"Activity while measured: {tally or '–'}.")
+            w("")
+            out.extend(endpoint_table(r))
+            w("")
+
+    # --- scale ----------------------------------------------------------------------------
+    if scale:
+        w(f"## Scale check ({scale[0]['users']} users, {scale[0]['duration']} s per size, uncached)")
+        w("")
+        w("The same requests at each data size (`ScaleUser`: bag lookup, child scan into a fresh parent, stats, "
+          "newest scans), every read uncached. Cost should not grow with the number of bags.")
+        w("")
+        header = "| endpoint | " + " | ".join(f"{r['size']} ({num(r.get('bags'))} bags) p50 / p95 / p99" for r in scale)
+        w(header + " | p95 largest ÷ smallest |")
+        w("|---|" + "---:|" * len(scale) + "---:|")
+        for name, method in (("/api/v1/bags/[qr]/", "GET"), ("/api/v1/scans/child/", "POST"),
+                             ("/api/v1/stats/", "GET"), ("/api/v1/scans/", "GET"), ("/api/v1/scans/parent/", "POST")):
+            cells, p95s = [], []
+            for r in scale:
+                e = endpoint(r, name, method)
+                cells.append(f"{ms(e['p50'])} / {ms(e['p95'])} / {ms(e['p99'])}" if e else "–")
+                if e:
+                    p95s.append(e["p95"])
+            growth = f"{p95s[-1] / p95s[0]:.2f}" if len(p95s) > 1 and p95s[0] else "–"
+            w(f"| {method} `{name}` | " + " | ".join(cells) + f" | {growth} |")
+        w("")
+        w("| size | req/s | failures | server errors | CPU % gunicorn / postgres / redis / locust / other |")
+        w("|---|---:|---:|---:|---|")
+        for r in scale:
+            w(f"| {r['size']} | {r['aggregate'].get('rps', 0):.0f} | {failures(r)} | {server_errors(r)} | {cpu(r)} |")
+        w("")
+
+    # --- failures ---------------------------------------------------------------------------
+    w("## Failures by kind (all runs, warm-up included)")
+    w("")
+    rows = [(r["label"], f) for r in runs for f in r.get("all_failures", [])]
+    if rows:
+        w("| run | request | failure | count |")
+        w("|---|---|---|---:|")
+        for label, f in rows:
+            w(f"| `{label}` | {f['method']} `{f['name']}` | {f['error']} | {f['count']} |")
+    else:
+        w("None: every request of every run got its intended answer.")
+    problems = [(r["label"], r.get("server", {})) for r in runs]
+    logged = [(label, p) for label, p in problems if any(p.values())]
+    w("")
+    if logged:
+        w("Server log (gunicorn.log of each run):")
+        w("")
+        for label, p in logged:
+            w(f"- `{label}`: " + ", ".join(f"{v} {k}" for k, v in p.items() if v))
+    else:
+        w("The server logs show no errors, tracebacks, worker timeouts or worker restarts.")
+    w("")
+
+    # --- method ----------------------------------------------------------------------------
+    w("## How it is measured")
+    w("")
+    w("- **Mix** (tests/load/locustfile.py): operators 72 % (a parent, then 30 children ~0.6 s apart; 3 % "
+      "duplicates, 2 % undo then the right bag, 1 % network retries with the same `scan_id`, 5 % resume the "
+      "parent, 10 % reload the parent page; 2–5 s to the next sack), lookups 10 % (page, API, prefix "
+      "suggestions, 3 % unknown codes → 404 expected), billers 6 % (list completed unbilled parents, create a "
+      "bill, open it, scan 3–10 parents, complete), integrators 6 % (Bearer token: new scans since 15 min, "
+      "pages of scans and bags by `next` cursor), dashboards 6 % (fragment every 5 s, stats).")
+    w("- **Logins**: sessions and tokens are made by bench/prepare.py (one password hash for all bench users: "
+      "PBKDF2 costs ~0.3 s of CPU per login, so logging hundreds of users in during a run would measure the "
+      "hasher). 2 % of users still log in through /login/ at start and 1 % of operators log out and in again "
+      "after a parent; the real logins counted are in the activity lines.")
+    w("- **Steady state**: statistics are reset BENCH_WARMUP s after the last user started; failures are also "
+      "counted over the whole run (the failures table). Expected refusals count as successes only where they "
+      "are the intended outcome; anything else is a failure named by status and API error code.")
+    w("- **Between runs**: bench/prepare.py deletes everything the bench users wrote (bags, links, scans, "
+      "idempotency records, bills, bill places, audit rows, sessions, tokens), then rewrites the statistics "
+      "counters (`recount_stats --repair`'s code): each run starts from the seeded data, and repeated runs "
+      "never run out of the ~200k parent codes. Each run gets a fresh gunicorn and its own cache key prefix.")
+    w("- **Uncached reads** (capacity and scale runs): locust increments the app's cache generation key in "
+      "Redis before each read, exactly what any write does, so every cached read is rebuilt from PostgreSQL.")
+    w("- **Server errors**: 5xx answers logged by Django plus gunicorn worker timeouts, from each run's "
+      "gunicorn.log (a 5xx is always a bug, API.md).")
+    w("- **Samplers**: pg_stat_activity (connections of this server, by application_name, and of all clients to "
+      "the bench database) and /proc CPU times every second; CPU is in % of one core (so the machine has "
+      f"{settings.get('cores', 2) * 100}); *other* is the machine's busy time not spent by gunicorn, postgres, "
+      "redis or locust — other work on a shared machine.")
+    w("")
+    pages = results.parent / "pages.md"
+    if pages.exists():
+        w("## Admin and operator pages at the main size (bench/pages.py)")
+        w("")
+        # The page report's own title is replaced by the heading above.
+        w("\n".join(line for line in pages.read_text().splitlines() if not line.startswith("# ")).strip())
+        w("")
+    profile = results.parent / "profile.md"
+    if profile.exists():
+        (BENCH / "PROFILE.md").write_text(profile.read_text())
+        text = profile.read_text()
+        table = text.split("\n## ", 1)[0].split("\n", 1)[-1]
+        w("## Where the time goes (bench/profile.py, pyinstrument)")
+        w("")
+        w("The call trees are in [PROFILE.md](PROFILE.md).")
+        w(table.strip())
+        w("")
+    explain = results.parent / "explain.md"
+    if explain.exists():
+        (BENCH / "EXPLAIN.md").write_text(explain.read_text())
+        text = explain.read_text()
+        summary = text.split("## Summary", 1)[-1].split("\n## ", 1)[0] if "## Summary" in text else ""
+        w("## EXPLAIN of every hot query (bench/explain.py)")
+        w("")
+        w("Every plan, with buffers and timings, is in [EXPLAIN.md](EXPLAIN.md); the summary (links point there):")
+        w(summary.replace("](#", "](EXPLAIN.md#").strip())
+        w("")
+    w("Rerun: `make bench` (defaults above) or, shorter, e.g. "
+      "`BENCH_SIZES=100k BENCH_USERS=\"20 50\" BENCH_DURATION=20s make bench`; knobs in bench/run.py's docstring. "
+      f"This report: sizes {' '.join(settings.get('sizes', []))}, users {' '.join(map(str, settings.get('users', [])))}, "
+      f"{settings.get('duration')} s per step, worker configurations {' '.join(settings.get('classes', []))}.")
+    w("")
+
+    (BENCH / "REPORT.md").write_text("\n".join(out))
+    if steps:
+        chart(steps, scale, floor, BENCH / "chart.png")
+    elif compare:
+        chart(sorted(compare, key=lambda r: r["users"]), scale, floor, BENCH / "chart.png")
+    print(f"[report] {BENCH / 'REPORT.md'} and {BENCH / 'chart.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,644 @@
+"""`make bench`: the load benchmark on PostgreSQL + Redis, behind gunicorn_production.py.
+
+Stages (BENCH_STAGES, default all, in this order):
+
+0. setup     collect the static files (hashed names, as deployed) into bench/tmp/var; for
+             every data size in BENCH_SIZES make sure `tt_bench_<size>` exists, is
+             migrated and carries a finished seed (`COMMENT ON DATABASE … 'tracetrack seed
+             N'`); a database without that mark is dropped and seeded again.
+1. compare   the same mixed load (BENCH_COMPARE_USERS users) on each worker configuration
+             of BENCH_CLASSES; the best (no errors, then lowest scan p95/p99) is used for
+             the stages after it (BENCH_WORKERS forces one and skips this stage).
+2. capacity  the framework floor (/health/, no database, no cache) and each endpoint of
+             BENCH_CAPACITY_ENDPOINTS alone, closed loop (no think time), reads uncached;
+             each endpoint's throughput is reported as a ratio to the floor.
+3. steps     the mixed load at each of BENCH_USERS users (PostgreSQL connections sampled).
+4. scale     lookup, child scan, stats and scans list, uncached, at every size of
+             BENCH_SIZES: the cost must not grow with the data.
+5. explain   bench/explain.py: EXPLAIN (ANALYZE, BUFFERS) of every hot request path's
+             queries at the main size (kept whole in bench/EXPLAIN.md).
+6. profile   bench/profile.py: pyinstrument call trees of child scan, stats, scan list and
+             /health/ (where a request's time goes).
+7. pages     bench/pages.py: every admin page and operator page timed on gunicorn at the
+             main size, against the 300 ms budget.
+8. report    bench/REPORT.md and bench/chart.png (bench/report.py).
+
+Every locust run: bench/prepare.py (deletes the previous runs' bench data, makes sessions
+and tokens), a fresh gunicorn (own CACHE_KEY_PREFIX and PGAPPNAME), wait for /health/,
+locust headless (statistics reset BENCH_WARMUP s after the last user started), samplers
+(pg_stat_activity and /proc CPU, every second), gunicorn stopped. Raw output goes to
+bench/tmp/<timestamp>/, one folder per run, and results.json there.
+
+Knobs (environment, defaults in brackets):
+  BENCH_SIZES ["100k 1m 5m"]   BENCH_MAIN [1m, else the first size]: the database of stages 1-3
+  BENCH_USERS ["50 200 500"]   BENCH_DURATION [60s]   BENCH_SPAWN_RATE [50]   BENCH_WARMUP [5]
+  BENCH_CLASSES ["sync:5 gthread:2x8 gthread:4x8 gevent:2x100"]  (class:workers[xthreads|xconnections])
+  BENCH_WORKERS [chosen by stage 1]   BENCH_COMPARE_USERS [200]   BENCH_COMPARE_DURATION [45s]
+  BENCH_CAPACITY_ENDPOINTS ["health lookup child stats scans billable lookup_page dashboard"]
+  BENCH_CAPACITY_USERS [32]    BENCH_CAPACITY_DURATION [20s]
+  BENCH_SCALE_USERS [10]       BENCH_SCALE_DURATION [30s]
+  BENCH_STAGES ["setup compare capacity steps scale explain profile pages report"]   BENCH_GEVENT_POOL [8]
+  BENCH_PG [postgres://postgres@127.0.0.1:5432]   BENCH_REDIS [redis://127.0.0.1:6379/0]
+"""
+
+import json
+import math
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+
+BASE = Path(__file__).resolve().parent.parent
+BENCH = BASE / "bench"
+TMP = BENCH / "tmp"
+PY = str(BASE / ".venv" / "bin" / "python")
+GUNICORN = str(BASE / ".venv" / "bin" / "gunicorn")
+LOCUST = str(BASE / ".venv" / "bin" / "locust")
+LOCUSTFILE = str(BASE / "tests" / "load" / "locustfile.py")
+MIXED = ["OperatorUser", "LookupUser", "BillerUser", "IntegratorUser", "DashboardUser"]
+SCAN_NAMES = ["/api/v1/scans/parent/", "/api/v1/scans/child/"]
+
+
+def env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def seconds(text: str) -> int:
+    match = re.fullmatch(r"(\d+)\s*([smh]?)", text.strip())
+    if not match:
+        sys.exit(f"bad duration {text!r} (use 60s, 2m, 90)")
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def bag_count(label: str) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([km]?)", label.strip().lower())
+    if not match:
+        sys.exit(f"bad size {label!r} (use 100k, 1m, 5m)")
+    return int(float(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2)])
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+PG = env("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = env("BENCH_REDIS", "redis://127.0.0.1:6379/0")
+SIZES = env("BENCH_SIZES", "100k 1m 5m").split()
+MAIN = env("BENCH_MAIN", "1m" if "1m" in SIZES else SIZES[0])
+USERS = [int(u) for u in env("BENCH_USERS", "50 200 500").split()]
+DURATION = seconds(env("BENCH_DURATION", "60s"))
+SPAWN_RATE = float(env("BENCH_SPAWN_RATE", "50"))
+WARMUP = float(env("BENCH_WARMUP", "5"))
+CLASSES = env("BENCH_CLASSES", "sync:5 gthread:2x8 gthread:4x8 gevent:2x100").split()
+COMPARE_USERS = int(env("BENCH_COMPARE_USERS", "200"))
+COMPARE_DURATION = seconds(env("BENCH_COMPARE_DURATION", "45s"))
+CAPACITY_ENDPOINTS = env("BENCH_CAPACITY_ENDPOINTS", "health lookup child stats scans billable lookup_page dashboard").split()
+CAPACITY_USERS = int(env("BENCH_CAPACITY_USERS", "32"))
+CAPACITY_DURATION = seconds(env("BENCH_CAPACITY_DURATION", "20s"))
+SCALE_USERS = int(env("BENCH_SCALE_USERS", "10"))
+SCALE_DURATION = seconds(env("BENCH_SCALE_DURATION", "30s"))
+STAGES = env("BENCH_STAGES", "setup compare capacity steps scale explain profile pages report").split()
+GEVENT_POOL = int(env("BENCH_GEVENT_POOL", "8"))
+LOGIN_RATE = "100000/m"  # all locust users share 127.0.0.1; see the report
+
+
+def db_name(label: str) -> str:
+    return f"tt_bench_{label.lower()}"
+
+
+def admin_connection() -> psycopg.Connection:
+    return psycopg.connect(f"{PG}/postgres", autocommit=True)
+
+
+# --- Databases -------------------------------------------------------------------------
+
+
+def seed_mark(n: int) -> str:
+    return f"tracetrack seed {n}"
+
+
+def database_mark(name: str) -> str | None:
+    """The database's comment ('' when none), or None when it does not exist."""
+    with admin_connection() as conn:
+        row = conn.execute(
+            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+    return None if row is None else row[0]
+
+
+def django_env(db: str, prefix: str = "bench_setup") -> dict[str, str]:
+    environ = dict(os.environ)
+    environ.update({
+        "DATABASE_URL": f"{PG}/{db}", "REDIS_URL": REDIS, "CACHE_KEY_PREFIX": prefix, "DEBUG": "0", "HTTPS": "0",
+        "SECRET_KEY": SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1,localhost", "VAR_DIR": str(TMP / "var"),
+        "LOG_LEVEL": "WARNING", "RATE_LIMIT_LOGIN": LOGIN_RATE, "DJANGO_SETTINGS_MODULE": "tracetrack.settings",
+    })
+    return environ
+
+
+def manage(db: str, *args: str, logfile: Path | None = None) -> None:
+    command = [PY, "manage.py", *args]
+    if logfile is None:
+        subprocess.run(command, cwd=BASE, env=django_env(db), check=True, stdout=subprocess.DEVNULL)
+        return
+    with open(logfile, "a") as out:
+        subprocess.run(command, cwd=BASE, env=django_env(db), check=True, stdout=out, stderr=subprocess.STDOUT)
+
+
+def ensure_database(label: str) -> None:
+    """Create, migrate and seed `tt_bench_<label>` unless it carries a finished seed of
+    the right size."""
+    name, n = db_name(label), bag_count(label)
+    mark = database_mark(name)
+    if mark == seed_mark(n):
+        log(f"{name}: seeded ({n:,} bags); migrating")
+        manage(name, "migrate", "--noinput")
+        return
+    with admin_connection() as conn:
+        if mark is not None:
+            log(f"{name}: no finished-seed mark ({mark!r}): dropping it")
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    logfile = TMP / f"seed_{label}.log"
+    logfile.unlink(missing_ok=True)
+    log(f"{name}: migrate and seed {n:,} bags (~10k bags/s; log {logfile.relative_to(BASE)})")
+    started = time.monotonic()
+    manage(name, "migrate", "--noinput", logfile=logfile)
+    manage(name, "seed_bags", "--bags", str(n), logfile=logfile)
+    with admin_connection() as conn:
+        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{seed_mark(n)}'")
+    log(f"{name}: seeded in {time.monotonic() - started:.0f}s")
+
+
+def collect_static() -> None:
+    """Pages need the hashed static file names (STATIC_MANIFEST is on with DEBUG off)."""
+    manifest = TMP / "var" / "static" / "staticfiles.json"
+    sources = [p.stat().st_mtime for p in (BASE / "static").rglob("*") if p.is_file()]
+    if manifest.exists() and manifest.stat().st_mtime > max(sources, default=0):
+        return
+    log("collectstatic into bench/tmp/var/static")
+    manage(db_name(MAIN), "collectstatic", "--noinput")
+
+
+# --- gunicorn --------------------------------------------------------------------------
+
+
+def parse_config(text: str) -> dict:
+    """'gthread:2x8' → gthread, 2 workers, 8 threads; 'gevent:2x100' → 100 connections each."""
+    match = re.fullmatch(r"(sync|gthread|gevent):(\d+)(?:x(\d+))?", text)
+    if not match:
+        sys.exit(f"bad worker configuration {text!r} (sync:5, gthread:2x8, gevent:2x100)")
+    kind, workers, extra = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+    config = {"label": text, "class": kind, "workers": workers, "threads": 1, "connections": 1000}
+    if kind == "gthread":
+        config["threads"] = extra or 8
+        config["pool_max"] = max(8, config["threads"])
+    elif kind == "gevent":
+        config["connections"] = extra or 100
+        config["pool_max"] = GEVENT_POOL
+    else:
+        config["pool_max"] = 2
+    config["pool_min"] = min(2, config["pool_max"])
+    return config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, config: dict, db: str, rundir: Path, prefix: str, appname: str, extra: dict):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environ = django_env(db, prefix)
+        environ.update({
+            "LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "/dev/null", "GUNICORN_LOGLEVEL": "info",
+            "GUNICORN_WORKER_CLASS": config["class"], "GUNICORN_WORKERS": str(config["workers"]),
+            "GUNICORN_THREADS": str(config["threads"]), "GUNICORN_WORKER_CONNECTIONS": str(config["connections"]),
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}", "DB_POOL_MAX": str(config["pool_max"]),
+            "DB_POOL_MIN": str(config["pool_min"]), "PGAPPNAME": appname, **extra,
+        })
+        self.log = rundir / "gunicorn.log"
+        self.out = open(self.log, "w")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn_production.py", "tracetrack.wsgi"], cwd=BASE,
+                                     env=environ, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self.wait_until_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}); see {self.log}")
+            try:
+                with urllib.request.urlopen(self.url + "/health/", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not answer /health/ within 60 s; see {self.log}")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.out.close()
+
+    def problems(self) -> dict[str, int]:
+        text = self.log.read_text(errors="replace")
+        return {
+            "5xx logged": text.count("Internal Server Error:"),
+            "other errors logged": len(re.findall(r" ERROR ", text)) - text.count("Internal Server Error:"),
+            "worker timeouts": text.count("WORKER TIMEOUT"),
+            "worker restarts (max_requests)": text.count("Autorestarting worker"),
+        }
+
+
+# --- Samplers (pg_stat_activity, /proc CPU) ---------------------------------------------
+
+
+def clock_ticks() -> int:
+    return os.sysconf("SC_CLK_TCK")
+
+
+def proc_stats() -> dict[int, tuple[str, int, float]]:
+    """pid → (comm, ppid, cpu seconds) for every process."""
+    ticks = clock_ticks()
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                raw = fh.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1: raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        found[int(entry)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    return found
+
+
+def machine_times() -> tuple[float, float]:
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) / clock_ticks(), idle / clock_ticks()
+
+
+def descendants(root: int, procs: dict) -> set[int]:
+    found, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (_, ppid, _) in procs.items():
+            if ppid == parent and pid not in found:
+                found.add(pid)
+                frontier.append(pid)
+    return found
+
+
+class Sampler(threading.Thread):
+    """Every second: PostgreSQL connections to the bench database (ours: PGAPPNAME, and
+    all), CPU seconds of gunicorn, locust, postgres and redis, and the machine's."""
+
+    def __init__(self, db: str, appname: str, server_pid: int):
+        super().__init__(daemon=True)
+        self.db, self.appname, self.server_pid = db, appname, server_pid
+        self.locust_pid = None
+        self.samples: list[dict] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        seen: dict[int, float] = {}  # pid → CPU seconds at the previous sample
+        totals = {"gunicorn": 0.0, "locust": 0.0, "postgres": 0.0, "redis": 0.0}
+        first = True
+        with admin_connection() as conn:
+            while not self.done.is_set():
+                ours, total = conn.execute(
+                    "SELECT count(*) FILTER (WHERE application_name = %s), count(*) FROM pg_stat_activity "
+                    "WHERE datname = %s", [self.appname, self.db]).fetchone()
+                procs = proc_stats()
+                groups = {"gunicorn": descendants(self.server_pid, procs)}
+                if self.locust_pid:
+                    groups["locust"] = descendants(self.locust_pid, procs)
+                groups["postgres"] = {p for p, (comm, _, _) in procs.items() if comm.startswith("postgres")}
+                groups["redis"] = {p for p, (comm, _, _) in procs.items() if comm.startswith("redis")}
+                # Accumulate per-process increments: processes come and go (connections,
+                # recycled workers), so sums of current totals would jump.
+                for name, pids in groups.items():
+                    for pid in pids:
+                        now_cpu = procs[pid][2]
+                        before = seen.get(pid, None if first else 0.0)
+                        if before is not None:
+                            totals[name] += max(0.0, now_cpu - before)
+                current = {pid: procs[pid][2] for pids in groups.values() for pid in pids}
+                seen = current
+                first = False
+                cpu = dict(totals)
+                cpu["machine_total"], cpu["machine_idle"] = machine_times()
+                self.samples.append({"t": time.time(), "pg_ours": ours, "pg_all": total, "cpu": cpu})
+                self.done.wait(1.0)
+
+    def summary(self, start: float, end: float) -> dict:
+        window = [s for s in self.samples if start <= s["t"] <= end] or self.samples
+        if not window:
+            return {}
+        result = {
+            "pg_max_ours": max(s["pg_ours"] for s in window),
+            "pg_mean_ours": round(sum(s["pg_ours"] for s in window) / len(window), 1),
+            "pg_max_all": max(s["pg_all"] for s in window),
+        }
+        first, last = window[0], window[-1]
+        wall = last["t"] - first["t"]
+        if wall > 1:
+            cpu = {}
+            for name in ("gunicorn", "locust", "postgres", "redis"):
+                if name in first["cpu"] and name in last["cpu"]:
+                    cpu[name] = round(100 * (last["cpu"][name] - first["cpu"][name]) / wall)
+            total = last["cpu"]["machine_total"] - first["cpu"]["machine_total"]
+            idle = last["cpu"]["machine_idle"] - first["cpu"]["machine_idle"]
+            cores = os.cpu_count() or 1
+            cpu["machine_busy"] = round(100 * cores * (total - idle) / total) if total else 0
+            cpu["other"] = max(0, cpu["machine_busy"] - sum(v for k, v in cpu.items() if k != "machine_busy"))
+            cpu["cores"] = cores
+            result["cpu_pct"] = cpu  # % of one core; machine_busy is out of cores × 100
+        return result
+
+
+# --- One locust run ----------------------------------------------------------------------
+
+
+def read_csv(path: Path) -> list[dict]:
+    import csv
+
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def number(value: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def endpoint_row(row: dict) -> dict:
+    return {
+        "method": row["Type"], "name": row["Name"], "count": int(number(row["Request Count"])),
+        "failures": int(number(row["Failure Count"])), "rps": number(row["Requests/s"]),
+        "avg": number(row["Average Response Time"]), "p50": number(row["50%"]), "p95": number(row["95%"]),
+        "p99": number(row["99%"]), "max": number(row["Max Response Time"]),
+    }
+
+
+def sustained(history: list[dict], names: list[str], start: float, window: int = 10) -> float | None:
+    """The lowest rate over `window`-second stretches of the measured part of the run, for
+    the requests named `names` (cumulative counts from the full-history CSV)."""
+    points: dict[int, float] = {}
+    for row in history:
+        stamp = int(number(row["Timestamp"]))
+        if stamp < start + 1 or row["Name"] not in names:  # the second of the reset may hold older counts
+            continue
+        points[stamp] = points.get(stamp, 0) + number(row["Total Request Count"])
+    stamps = sorted(points)
+    rates = []
+    for i, stamp in enumerate(stamps):
+        later = [s for s in stamps[i + 1:] if s - stamp >= window]
+        if later:
+            rates.append((points[later[0]] - points[stamp]) / (later[0] - stamp))
+    return round(min(rates), 1) if rates else None
+
+
+RUNS: list[dict] = []
+RESULTS_FILE: Path
+SECRET_KEY = secrets.token_urlsafe(50)
+INVOCATION = datetime.now().strftime("%Y%m%d-%H%M%S")
+OUT = TMP / INVOCATION
+
+
+def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list[str], users: int, duration: int,
+               extra_env: dict | None = None, locust_env: dict | None = None, spawn_rate: float | None = None) -> dict:
+    """prepare → gunicorn → locust (+ samplers) → stop; the run's figures."""
+    rundir = OUT / label
+    rundir.mkdir(parents=True, exist_ok=True)
+    db = db_name(size)
+    prefix = f"bench_{INVOCATION}_{label}".replace("-", "_")
+    appname = f"ttbench-{label}"[:60]
+    extra_env = extra_env or {}
+    spawn_rate = spawn_rate or SPAWN_RATE
+    log(f"{label}: {config['label']} on {db}, {users} users × {duration}s ({' '.join(classes)})")
+
+    prep_env = django_env(db, prefix)
+    prep_env.update(extra_env)
+    subprocess.run([PY, str(BENCH / "prepare.py"), "--out", str(rundir / "data.json"),
+                    "--users", str(max(USERS + [COMPARE_USERS, 10])),
+                    "--admins", str(max(64, CAPACITY_USERS, SCALE_USERS))],
+                   cwd=BASE, env=prep_env, check=True, stdout=open(rundir / "prepare.log", "w"),  # noqa: SIM115
+                   stderr=subprocess.STDOUT)
+    data = json.loads((rundir / "data.json").read_text())
+
+    server = Server(config, db, rundir, prefix, appname, extra_env)
+    sampler = Sampler(db, appname, server.proc.pid)
+    sampler.start()
+    proc = None
+    result: dict = {"label": label, "stage": stage, "config": config["label"], "db": db, "size": size,
+                    "bags": data.get("bags"), "users": users, "classes": classes, "duration": duration,
+                    "env": {**extra_env, **(locust_env or {})}}
+    try:
+        ramp = math.ceil(users / spawn_rate)
+        total = ramp + WARMUP + duration + 1
+        lenv = dict(os.environ)
+        lenv.update({"BENCH_DATA": str(rundir / "data.json"), "BENCH_MARKS": str(rundir / "marks.json"),
+                     "BENCH_WARMUP": str(WARMUP), "BENCH_CACHE_PREFIX": prefix, "REDIS_URL": REDIS,
+                     **(locust_env or {})})
+        command = [LOCUST, "-f", LOCUSTFILE, "--headless", "--host", server.url, "-u", str(users),
+                   "-r", str(spawn_rate), "-t", f"{int(total)}s", "--csv", str(rundir / "locust"),
+                   "--csv-full-history", "--only-summary", "--exit-code-on-error", "0",
+                   "--logfile", str(rundir / "locust.log"), "--loglevel", "WARNING", *classes]
+        with open(rundir / "locust.out", "w") as out:
+            proc = subprocess.Popen(command, cwd=BASE, env=lenv, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            sampler.locust_pid = proc.pid
+            try:
+                proc.wait(timeout=total + 120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait()
+                raise RuntimeError(f"locust did not finish; see {rundir}") from None
+    finally:
+        if proc is not None and proc.poll() is None:  # interrupted: stop our locust too
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+        sampler.done.set()
+        sampler.join(timeout=5)
+        server.stop()
+
+    if not (rundir / "marks.json").exists():
+        raise RuntimeError(f"locust produced no results; see {rundir / 'locust.out'}")
+    marks = json.loads((rundir / "marks.json").read_text())
+    start = marks.get("marks", {}).get("measure_start") or marks.get("marks", {}).get("spawned") or 0
+    end = marks.get("marks", {}).get("measure_end") or time.time()
+    rows = read_csv(rundir / "locust_stats.csv")
+    result["endpoints"] = [endpoint_row(r) for r in rows if r["Name"] != "Aggregated"]
+    result["aggregate"] = next((endpoint_row(r) for r in rows if r["Name"] == "Aggregated"), {})
+    result["failures"] = [{"method": r["Method"], "name": r["Name"], "error": r["Error"],
+                           "count": int(number(r["Occurrences"]))} for r in read_csv(rundir / "locust_failures.csv")]
+    result["all_failures"] = marks.get("all_failures", [])
+    result["tally"] = marks.get("tally", {})
+    result["users_started"] = marks.get("users", {})
+    result["parents_left"] = marks.get("parents_left")
+    result["window"] = [start, end]
+    result["measured_s"] = round(end - start, 1) if start else None
+    scan_rows = [e for e in result["endpoints"] if e["method"] == "POST" and e["name"] in SCAN_NAMES]
+    result["scans_per_s"] = round(sum(e["rps"] for e in scan_rows), 1)
+    result["scans_per_s_min10"] = sustained(read_csv(rundir / "locust_stats_history.csv"), SCAN_NAMES, start)
+    result.update(sampler.summary(start, end))
+    result["server"] = server.problems()
+    agg = result["aggregate"]
+    log(f"{label}: {agg.get('rps', 0):.0f} req/s, p50/p95/p99 {agg.get('p50', 0):.0f}/{agg.get('p95', 0):.0f}/"
+        f"{agg.get('p99', 0):.0f} ms, {agg.get('failures', 0)} failures, {result['scans_per_s']} scans/s, "
+        f"pg max {result.get('pg_max_ours')}, cpu {result.get('cpu_pct', {})}")
+    RUNS.append(result)
+    RESULTS_FILE.write_text(json.dumps({"invocation": INVOCATION, "settings": SETTINGS, "runs": RUNS}, indent=1))
+    return result
+
+
+# --- Stages ----------------------------------------------------------------------------
+
+
+def scan_p(result: dict, key: str) -> float:
+    names = SCAN_NAMES + ["/api/v1/scans/undo/", "/api/v1/bills/[id]/parents/"]
+    return max((e[key] for e in result["endpoints"] if e["method"] == "POST" and e["name"] in names), default=0)
+
+
+def choose(results: list[dict]) -> dict:
+    """No failures first, then the lowest scan p95, then p99, then the most requests."""
+    def key(r):
+        return (r["aggregate"].get("failures", 1) > 0 or r["server"]["5xx logged"] > 0,
+                scan_p(r, "p95"), scan_p(r, "p99"), -r["aggregate"].get("rps", 0))
+    return min(results, key=key)
+
+
+SETTINGS: dict = {}
+
+
+def main() -> None:
+    global RESULTS_FILE
+    OUT.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE = OUT / "results.json"
+    SETTINGS.update({
+        "sizes": SIZES, "main": MAIN, "users": USERS, "duration": DURATION, "spawn_rate": SPAWN_RATE,
+        "warmup": WARMUP, "classes": CLASSES, "compare_users": COMPARE_USERS, "compare_duration": COMPARE_DURATION,
+        "capacity_endpoints": CAPACITY_ENDPOINTS, "capacity_users": CAPACITY_USERS,
+        "capacity_duration": CAPACITY_DURATION, "scale_users": SCALE_USERS, "scale_duration": SCALE_DURATION,
+        "stages": STAGES, "login_rate": LOGIN_RATE, "gevent_pool": GEVENT_POOL, "started": datetime.now().isoformat(timespec="seconds"),
+        "cores": os.cpu_count(), "loadavg_before": os.getloadavg(),
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BASE, capture_output=True,
+                                 text=True).stdout.strip(),
+        "dirty": bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=BASE,
+                                     capture_output=True, text=True).stdout.strip()),
+    })
+    log(f"output in {OUT.relative_to(BASE)}")
+    started = time.monotonic()
+    if "setup" in STAGES:
+        for label in dict.fromkeys([MAIN, *SIZES]):
+            ensure_database(label)
+        collect_static()
+
+    chosen = env("BENCH_WORKERS", "")
+    if "compare" in STAGES and not chosen and len(CLASSES) > 1:
+        compared = [locust_run(label=f"compare-{c.replace(':', '-')}", stage="compare", config=parse_config(c),
+                               size=MAIN, classes=MIXED, users=COMPARE_USERS, duration=COMPARE_DURATION)
+                    for c in CLASSES]
+        chosen = choose(compared)["config"]
+        log(f"chosen worker configuration: {chosen}")
+    chosen = chosen or CLASSES[0]
+    SETTINGS["chosen"] = chosen
+    config = parse_config(chosen)
+
+    if "capacity" in STAGES:
+        unlimited = {"RATE_LIMIT_SCAN": "1000000/m", "RATE_LIMIT_API": "1000000/m"}
+        for endpoint in CAPACITY_ENDPOINTS:
+            locust_run(label=f"capacity-{endpoint}", stage="capacity", config=config, size=MAIN,
+                       classes=["CapacityUser"], users=CAPACITY_USERS, duration=CAPACITY_DURATION,
+                       extra_env=unlimited, locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"})
+    if "steps" in STAGES:
+        for users in USERS:
+            locust_run(label=f"steps-{users}", stage="steps", config=config, size=MAIN, classes=MIXED, users=users,
+                       duration=DURATION)
+    if "scale" in STAGES:
+        for size in SIZES:
+            locust_run(label=f"scale-{size}", stage="scale", config=config, size=size, classes=["ScaleUser"],
+                       users=SCALE_USERS, duration=SCALE_DURATION, locust_env={"BENCH_UNCACHED": "1"})
+    if "explain" in STAGES:
+        # EXPLAIN (ANALYZE, BUFFERS) of every hot query at the main size; kept whole next to
+        # the report (bench/EXPLAIN.md), summarised in it.
+        log(f"explain: every hot query on {db_name(MAIN)}")
+        subprocess.run([PY, str(BENCH / "explain.py"), "--database-url", f"{PG}/{db_name(MAIN)}",
+                        "--out", str(OUT / "explain.md")], cwd=BASE, check=True,
+                       stdout=open(OUT / "explain.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    if "profile" in STAGES:
+        # pyinstrument call trees of the hot endpoints: where a request's time goes.
+        log(f"profile: pyinstrument on {db_name(MAIN)}")
+        prof_env = django_env(db_name(MAIN), f"bench_{INVOCATION}_profile")
+        subprocess.run([PY, str(BENCH / "profile.py"), "--database-url", f"{PG}/{db_name(MAIN)}",
+                        "--out", str(OUT / "profile.md")], cwd=BASE, env=prof_env, check=True,
+                       stdout=open(OUT / "profile.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    if "pages" in STAGES:
+        # Admin changelists and operator pages, timed one request at a time on the chosen
+        # configuration at the main size.
+        rundir = OUT / "pages"
+        rundir.mkdir(parents=True, exist_ok=True)
+        log(f"pages: admin and operator pages on {db_name(MAIN)}")
+        server = Server(config, db_name(MAIN), rundir, f"bench_{INVOCATION}_pages", "ttbench-pages", {})
+        try:
+            subprocess.run([PY, str(BENCH / "pages.py"), "--base-url", server.url, "--database-url",
+                            f"{PG}/{db_name(MAIN)}", "--out", str(OUT / "pages.md")], cwd=BASE, check=True,
+                           stdout=open(rundir / "pages.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
+        finally:
+            server.stop()
+    SETTINGS["elapsed_s"] = round(time.monotonic() - started)
+    RESULTS_FILE.write_text(json.dumps({"invocation": INVOCATION, "settings": SETTINGS, "runs": RUNS}, indent=1))
+    if "report" in STAGES:
+        subprocess.run([PY, str(BENCH / "report.py"), str(RESULTS_FILE)], cwd=BASE, check=True)
+    log(f"done in {SETTINGS['elapsed_s']}s; raw results {RESULTS_FILE.relative_to(BASE)}")
+
+
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    # Ctrl-C or a kill: unwind, so that the finally blocks stop our gunicorn and locust
+    # (they run in their own sessions and do not get the terminal's signals).
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        main()
+    except KeyboardInterrupt:
+        log("interrupted; servers and locust stopped")
+        sys.exit(130)
