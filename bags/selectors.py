@@ -17,12 +17,6 @@ def bag_with_relations(bag: Bag) -> Bag:
     return Bag.objects.select_related(*BAG_RELATED).get(pk=bag.pk)
 
 
-def bags_with_relations(*bags: Bag) -> list[Bag]:
-    """Several bags the caller has just changed, reloaded as `bag_with_relations` does, in
-    one query, in the order given."""
-    found = Bag.objects.select_related(*BAG_RELATED).in_bulk([bag.pk for bag in bags])
-    return [found[bag.pk] for bag in bags]
-
 
 def bags_visible_to(user: User) -> QuerySet[Bag]:
     """Bags `user` may read, with what a representation needs joined in."""

@@ -120,15 +120,23 @@ def _exists(code: str) -> BagRefused:
     return BagRefused("bag_exists", f"Bag {code} already exists.")
 
 
-def completed_bill_id(parent_id: int) -> str | None:
-    """The bill_id of the completed bill that freezes this parent (DESIGN.md rule 6), or None."""
-    from billing.models import BillBag, BillStatus
+def bill_place(parent: Bag):
+    """The parent's place on a bill, with the bill, or None — read now (a new statement, so
+    it sees a bill completed by a transaction that committed while we waited for the
+    parent's lock) and kept on `parent`, whose representation shows the bill."""
+    from billing.models import BillBag
 
-    return (
-        BillBag.objects.filter(parent_id=parent_id, bill__status=BillStatus.COMPLETED)
-        .values_list("bill__bill_id", flat=True)
-        .first()
-    )
+    place = BillBag.objects.select_related("bill").filter(parent_id=parent.pk).first()
+    Bag.bill_link.related.set_cached_value(parent, place)
+    return place
+
+
+def completed_bill_id(parent: Bag) -> str | None:
+    """The bill_id of the completed bill that freezes this parent (DESIGN.md rule 6), or None."""
+    from billing.models import BillStatus
+
+    place = bill_place(parent)
+    return place.bill.bill_id if place is not None and place.bill.status == BillStatus.COMPLETED else None
 
 
 @transaction.atomic
@@ -174,7 +182,7 @@ def bag_delete(*, user: User, qr_id: str) -> None:
         link_now = Link.objects.filter(child_id=bag.pk).first()
         if (link_now.parent_id if link_now else None) != (parent.pk if parent else None):
             raise BagRefused("conflict", f"Bag {code} was moved to another parent meanwhile; try again.")
-        if parent is not None and completed_bill_id(parent.pk):
+        if parent is not None and completed_bill_id(parent):
             raise BagRefused("bill_completed", f"Bag {code} is in {parent.qr_id}, which is on a completed bill.")
         before = bag_snapshot(bag)
         tally = Tally().add(bag.dispatch_area_id, "children", -1)

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from bags.selectors import bag_with_relations, bags_with_relations
+from bags.selectors import bag_with_relations
 from bags.serializers import BagSerializer
 from scans import services
 from scans.decode import MAX_FRAME_BYTES as MAX_UPLOAD
@@ -109,10 +109,11 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             result = services.scan_child(
                 user=request.user, parent_qr=data["parent"], qr_id=data["qr_id"], scan_id=data.get("scan_id")
             )
-            child, parent = bags_with_relations(result.child, result.parent)
+            # The service hands back the child and the parent with what their
+            # representations read (area, creator, link, bill) already loaded.
             body = {
-                "bag": BagSerializer(child).data,
-                "parent": BagSerializer(parent).data,
+                "bag": BagSerializer(result.child).data,
+                "parent": BagSerializer(result.parent).data,
                 "scan": ScanSerializer(result.scan).data if result.scan else None,
                 "duplicate": result.duplicate,
             }

@@ -4,6 +4,9 @@ from rest_framework import serializers
 
 from scans.models import Scan
 
+# Renders datetimes exactly as the declared DateTimeFields do (settings' format, current zone).
+_DATETIME = serializers.DateTimeField()
+
 
 class ScanSerializer(serializers.ModelSerializer):
     """A scan from `scans.selectors.scans_visible_to` (user name and area code annotated),
@@ -16,6 +19,21 @@ class ScanSerializer(serializers.ModelSerializer):
     class Meta:
         model = Scan
         fields = ["id", "scan_id", "kind", "qr_id", "parent", "user", "dispatch_area", "timestamp", "undone_at"]
+
+    def to_representation(self, scan) -> dict:
+        # The same fields as the declared ones, built directly: DRF's field-by-field walk
+        # was a third of the time of a page of 50 scans.
+        return {
+            "id": scan.pk,
+            "scan_id": str(scan.scan_id),
+            "kind": scan.kind,
+            "qr_id": scan.qr_id,
+            "parent": self.get_parent(scan),
+            "user": self.get_user(scan),
+            "dispatch_area": self.get_dispatch_area(scan),
+            "timestamp": _DATETIME.to_representation(scan.timestamp),
+            "undone_at": _DATETIME.to_representation(scan.undone_at) if scan.undone_at else None,
+        }
 
     def get_parent(self, scan) -> str | None:
         return scan.parent_qr or None

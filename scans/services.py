@@ -70,7 +70,7 @@ def _frozen(parent: Bag, bill_id: str) -> ScanRefused:
 
 def _check_not_frozen(parent: Bag) -> None:
     """A parent whose bill is completed takes no child scans and no undo (rule 6)."""
-    bill_id = completed_bill_id(parent.pk)
+    bill_id = completed_bill_id(parent)
     if bill_id is not None:
         raise _frozen(parent, bill_id)
 
@@ -233,7 +233,7 @@ def _lock_children(codes: "set[str] | list[str]") -> dict[str, Bag]:
     return {
         bag.qr_id: bag
         for bag in Bag.objects.select_for_update(of=("self",))
-        .select_related("parent_link__parent")
+        .select_related("parent_link__parent", "dispatch_area", "created_by")
         .filter(qr_id__in=sorted(codes))
         .order_by("qr_id")
     }
@@ -271,7 +271,7 @@ def _parent_refusal(user: User, parent: Bag) -> ScanRefused | None:
         return ScanRefused("is_child", f"{parent.qr_id} is a child bag, not a parent.")
     refusal = _area_refusal(user, parent)
     if refusal is None:
-        bill_id = completed_bill_id(parent.pk)
+        bill_id = completed_bill_id(parent)
         if bill_id is not None:
             refusal = _frozen(parent, bill_id)
     return refusal
@@ -284,7 +284,11 @@ def _scan_children(
     """The child scans of `items` ((code, scan_id) pairs, codes already parsed) into one
     parent, judged in order (see `scan_child` for the order of the checks): the parent and
     the children are locked and read once, then every accepted scan is written."""
-    parent = Bag.objects.select_for_update(of=("self",)).select_related("dispatch_area").filter(qr_id=parent_code).first()
+    # The area and the creator come along for the answer's representation of the parent.
+    parent = (
+        Bag.objects.select_for_update(of=("self",)).select_related("dispatch_area", "created_by")
+        .filter(qr_id=parent_code).first()
+    )
     if parent is None:
         raise NotFound(detail=f"No parent bag {parent_code}.")
     existing = _lock_children({code for code, _ in items})
@@ -359,7 +363,7 @@ def _create_children(user, parent, items, accepted, existing, outcomes) -> dict[
     while missing:
         bags = [
             Bag(qr_id=code, kind=BagKind.CHILD, status=BagStatus.COMPLETED,
-                dispatch_area_id=parent.dispatch_area_id, created_by=user)
+                dispatch_area=parent.dispatch_area, created_by=user)
             for code in missing
         ]
         try:
@@ -391,12 +395,14 @@ def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], ta
             tally.add(child.dispatch_area_id, "unlinked_children", -1)
             tally.add(child.dispatch_area_id, "children", -1).add(area, "children")
             child.status = BagStatus.COMPLETED
-            child.dispatch_area_id = area
+            child.dispatch_area = parent.dispatch_area
             child.updated_at = now
         Bag.objects.filter(pk__in=[child.pk for child in relinked]).update(
             status=BagStatus.COMPLETED, dispatch_area_id=area, updated_at=now
         )
-    Link.objects.bulk_create([Link(parent=parent, child=child) for child in [*created.values(), *relinked]])
+    links = Link.objects.bulk_create([Link(parent=parent, child=child) for child in [*created.values(), *relinked]])
+    for link in links:
+        link.child.parent_link = link  # the child's representation shows its parent
 
 
 def _linking_scans(parent: Bag, children: list[Bag]) -> dict[str, Scan]:

@@ -170,3 +170,27 @@ def test_linked_and_billed_filters_mean_exactly_has_a_link_and_has_a_bill_place(
         assert walk(client, {"kind": "parent", "linked": "false"}) == []
         assert walk(client, {"kind": "child", "billed": "false"}) == []
         assert walk(client, {"billed": "false", "status": "pending"}) == ["SB00005"]
+
+
+def test_bag_representation_matches_the_declared_fields(dispatcher, biller, admin_user):
+    """BagSerializer builds its dict directly for speed: it must equal DRF's field-by-field
+    rendering of the same declared fields, for parents (on a bill or not, with no area or
+    creator) and children (linked or pending)."""
+    from rest_framework import serializers
+
+    from bags.selectors import bags_visible_to
+    from bags.serializers import BagDetailSerializer, BagSerializer
+    from bags.services import bag_create
+
+    fill_parent(dispatcher, "SB00001", 30)
+    fill_parent(dispatcher, "SB00002", 1, prefix="CX")
+    bill_create(user=biller, bill_id="B-1", capacity=1, destination="Delhi", vehicle_number="RJ14 1")
+    bill_add_parent(user=biller, bill_id="B-1", parent_qr="SB00001")
+    bag_create(user=admin_user, qr_id="CH-PENDING", kind="child")
+    bag_create(user=admin_user, qr_id="SB00003", kind="parent")
+    Bag.objects.filter(qr_id="SB00003").update(created_by=None)
+    bags = list(bags_visible_to(admin_user))
+    assert len(bags) == 35
+    for serializer in (BagSerializer(), BagDetailSerializer()):
+        for bag in bags:
+            assert serializer.to_representation(bag) == serializers.ModelSerializer.to_representation(serializer, bag)

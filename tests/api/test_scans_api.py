@@ -176,3 +176,62 @@ def test_scans_are_rate_limited_per_user(api, dispatcher, settings):
     limited = post(client, "parent", {"qr_id": "SB00009"})
     assert limited.json()["code"] == "rate_limited" and int(limited["Retry-After"]) >= 1
     assert api(dispatcher).get("/api/v1/scans/").status_code == 200  # reads are not scans
+
+
+def test_child_scan_answers_show_the_bags_as_a_fresh_read_would(api, dispatcher, biller, admin_user):
+    """The child-scan answer renders the bags the service hands back (area, creator, link
+    and bill loaded while scanning, no reload): it must equal GET /bags/<code>/ right after,
+    for a new child, a pending child registered elsewhere, a duplicate, and a parent on a bill."""
+    from bags.services import bag_create
+    from billing.services import bill_add_parent, bill_create
+
+    operator, reader = api(dispatcher), api(admin_user)
+    fill_parent(dispatcher, "SB00001", 29)
+    bill_create(user=biller, bill_id="B-REP", capacity=2, destination="Delhi", vehicle_number="RJ14 1")
+    bill_add_parent(user=biller, bill_id="B-REP", parent_qr="SB00001")
+    bag_create(user=admin_user, qr_id="CH-PENDING", kind="child", dispatch_area="indore")
+    post(operator, "parent", {"qr_id": "SB00002"})
+
+    def check(answer, status):
+        assert answer.status_code == status, answer.content
+        body = answer.json()
+        for key in ("bag", "parent"):
+            fresh = reader.get(f"/api/v1/bags/{body[key]['qr_id']}/").json()
+            fresh.pop("children")  # the detail view adds a parent's children
+            assert body[key] == fresh, key
+        return body
+
+    body = check(post(operator, "child", {"parent": "SB00001", "qr_id": "CH-LAST", "scan_id": str(uuid.uuid4())}), 201)
+    assert body["bag"]["bill"] == body["parent"]["bill"] == "B-REP" and body["parent"]["status"] == "completed"
+    body = check(post(operator, "child", {"parent": "SB00002", "qr_id": "CH-PENDING"}), 201)
+    assert body["bag"]["dispatch_area"] == "lucknow" and body["bag"]["created_by"] == "admin"
+    assert body["bag"]["parent"] == "SB00002" and body["bag"]["bill"] is None
+    body = check(post(operator, "child", {"parent": "SB00001", "qr_id": "CH-LAST"}), 200)
+    assert body["duplicate"] is True and body["bag"]["bill"] == "B-REP"
+
+
+def test_scan_representation_matches_the_declared_fields(dispatcher, admin_user):
+    """ScanSerializer builds its dict directly for speed: it must equal DRF's field-by-field
+    rendering of the same declared fields, for every kind of scan row."""
+    from rest_framework import serializers
+
+    from scans.selectors import scans_visible_to
+    from scans.serializers import ScanSerializer
+    from scans.services import undo_last_scan
+
+    fill_parent(dispatcher, "SB00001", 2)
+    undo_last_scan(user=dispatcher, parent_qr="SB00001")
+    Scan.objects.filter(kind="parent").update(user=None, dispatch_area=None)
+    rows = list(scans_visible_to(admin_user)) + list(Scan.objects.all())  # annotated and plain
+    assert len(rows) == 6 and any(r.undone_at for r in rows) and any(r.user_id is None for r in rows)
+    serializer = ScanSerializer()
+    for scan in rows:
+        assert serializer.to_representation(scan) == serializers.ModelSerializer.to_representation(serializer, scan)
+
+
+def test_lists_filter_only_when_a_filter_is_named(api, dispatcher, admin_user):
+    fill_parent(dispatcher, "SB00001", 2)
+    client = api(admin_user)
+    assert len(client.get("/api/v1/scans/?unknown=1").json()["results"]) == 3
+    assert len(client.get("/api/v1/scans/?kind=parent").json()["results"]) == 1
+    assert client.get("/api/v1/scans/?kind=bogus").status_code == 400
