@@ -14,7 +14,28 @@ def broken(request):
     raise RuntimeError("boom")
 
 
-urlpatterns = [path("api/v1/broken/", broken)]
+def _pool_timeout():
+    """What Django raises when no pooled connection frees up within DB_POOL_TIMEOUT."""
+    from django.db import OperationalError
+    from psycopg_pool import PoolTimeout
+
+    try:
+        raise PoolTimeout("couldn't get a connection after 10.00 sec")
+    except PoolTimeout as cause:
+        raise OperationalError("couldn't get a connection after 10.00 sec") from cause
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def busy(request):
+    _pool_timeout()
+
+
+def busy_page(request):
+    _pool_timeout()
+
+
+urlpatterns = [path("api/v1/broken/", broken), path("api/v1/busy/", busy), path("busy/", busy_page)]
 handler404 = "tracetrack.api.errors.not_found"
 handler500 = "tracetrack.api.errors.server_error"
 
@@ -45,6 +66,18 @@ def test_a_crash_is_a_json_500():
     client = APIClient(raise_request_exception=False)
     response = client.get("/api/v1/broken/")
     assert response.status_code == 500 and response.json()["code"] == "server_error"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_an_overloaded_server_asks_clients_to_retry():
+    """No database connection free in time is a full server, not a bug: 429 with
+    Retry-After under /api/ (the phones' offline queues retry it), 503 for pages."""
+    client = APIClient(raise_request_exception=False)
+    response = client.get("/api/v1/busy/")
+    assert response.status_code == 429 and response.json()["code"] == "rate_limited"
+    assert response["Retry-After"] == "2"
+    response = client.get("/busy/")
+    assert response.status_code == 503 and response["Retry-After"] == "2"
 
 
 def test_health_and_ready_are_public():

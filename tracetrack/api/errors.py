@@ -3,9 +3,10 @@ and the extra keys of a refusal). DRF's own exceptions, the services' ServiceErr
 Django's 404/500 all come out in this shape."""
 
 import logging
+import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -94,8 +95,31 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
+BUSY_RETRY_AFTER = 2  # seconds
+
+
+def _database_busy() -> bool:
+    """Is the error being handled "no database connection free in time" (the pool's
+    timeout under overload)? Not a bug but a full server: the client should retry."""
+    from django.db import OperationalError
+    from psycopg_pool import PoolTimeout
+
+    exc = sys.exc_info()[1]
+    return isinstance(exc, OperationalError) and isinstance(exc.__cause__, PoolTimeout)
+
+
 def server_error(request):
-    """handler500: JSON under /api/, Django's page elsewhere."""
+    """handler500: JSON under /api/, Django's page elsewhere. An overloaded server (no
+    database connection free within DB_POOL_TIMEOUT) answers 429 `rate_limited` with
+    Retry-After under /api/ (the clients' offline queues retry those) and 503 elsewhere."""
+    if _database_busy():
+        detail = "The server is busy; try again in a moment."
+        if _is_api(request):
+            response = JsonResponse({"code": "rate_limited", "detail": detail}, status=429)
+        else:
+            response = HttpResponse(detail, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return response
     if _is_api(request):
         return JsonResponse({"code": "server_error", "detail": "Internal error; it has been logged."}, status=500)
     from django.views.defaults import server_error as django_server_error
