@@ -1,17 +1,21 @@
 """gunicorn settings for production: `gunicorn -c gunicorn_production.py tracetrack.wsgi`.
 
 Every value can be overridden from the environment. The worker class and counts are
-chosen by measurement in the performance work (see README); gthread is the default because
-it gave the best throughput for database-bound views on this 2-core machine class.
+chosen by measurement (`make bench`, bench/REPORT.md "Worker class comparison"): on the
+2-core machine class, 2 gevent workers of 100 connections gave the most requests and scans
+per second and the lowest p95 under the same 200-user load as sync (5 workers) and gthread
+(2×8, 4×8). With gevent, psycopg 3 is cooperative and Django's pool (CONN_MAX_AGE = 0,
+DB_POOL_MAX per worker) keeps PostgreSQL connections at workers × DB_POOL_MAX; a request
+that finds no free connection within DB_POOL_TIMEOUT gets 429 + Retry-After, not a 500.
 """
 
 import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
-threads = int(os.environ.get("GUNICORN_THREADS", 8))
+threads = int(os.environ.get("GUNICORN_THREADS", 8))  # gthread
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 100))  # gevent
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 20))

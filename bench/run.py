@@ -15,6 +15,8 @@ Stages (BENCH_STAGES, default all, in this order):
 3. steps     the mixed load at each of BENCH_USERS users (PostgreSQL connections sampled).
 4. scale     lookup, child scan, stats and scans list, uncached, at every size of
              BENCH_SIZES: the cost must not grow with the data.
+4b. latency one client, closed loop, uncached: stats, scans list, lookup and child scan at
+             the main size (the time one request takes when nothing queues).
 5. explain   bench/explain.py: EXPLAIN (ANALYZE, BUFFERS) of every hot request path's
              queries at the main size (kept whole in bench/EXPLAIN.md).
 6. profile   bench/profile.py: pyinstrument call trees of child scan, stats, scan list and
@@ -37,7 +39,10 @@ Knobs (environment, defaults in brackets):
   BENCH_CAPACITY_ENDPOINTS ["health lookup child stats scans billable lookup_page dashboard"]
   BENCH_CAPACITY_USERS [32]    BENCH_CAPACITY_DURATION [20s]
   BENCH_SCALE_USERS [10]       BENCH_SCALE_DURATION [30s]
-  BENCH_STAGES ["setup compare capacity steps scale explain profile pages report"]   BENCH_GEVENT_POOL [8]
+  BENCH_LATENCY_ENDPOINTS ["stats scans lookup child"]   BENCH_LATENCY_DURATION [20s]
+  BENCH_RESUME [unset]: the name of an earlier run's folder under bench/tmp; its runs are kept
+               and this invocation's stages are added to them (e.g. BENCH_STAGES="latency report")
+  BENCH_STAGES ["setup compare capacity steps scale latency explain profile pages report"]   BENCH_GEVENT_POOL [8]
   BENCH_PG [postgres://postgres@127.0.0.1:5432]   BENCH_REDIS [redis://127.0.0.1:6379/0]
 """
 
@@ -108,7 +113,7 @@ CAPACITY_USERS = int(env("BENCH_CAPACITY_USERS", "32"))
 CAPACITY_DURATION = seconds(env("BENCH_CAPACITY_DURATION", "20s"))
 SCALE_USERS = int(env("BENCH_SCALE_USERS", "10"))
 SCALE_DURATION = seconds(env("BENCH_SCALE_DURATION", "30s"))
-STAGES = env("BENCH_STAGES", "setup compare capacity steps scale explain profile pages report").split()
+STAGES = env("BENCH_STAGES", "setup compare capacity steps scale latency explain profile pages report").split()
 GEVENT_POOL = int(env("BENCH_GEVENT_POOL", "8"))
 LOGIN_RATE = "100000/m"  # all locust users share 127.0.0.1; see the report
 
@@ -436,8 +441,10 @@ def sustained(history: list[dict], names: list[str], start: float, window: int =
 RUNS: list[dict] = []
 RESULTS_FILE: Path
 SECRET_KEY = secrets.token_urlsafe(50)
-INVOCATION = datetime.now().strftime("%Y%m%d-%H%M%S")
+INVOCATION = env("BENCH_RESUME", datetime.now().strftime("%Y%m%d-%H%M%S"))
 OUT = TMP / INVOCATION
+LATENCY_ENDPOINTS = env("BENCH_LATENCY_ENDPOINTS", "stats scans lookup child").split()
+LATENCY_DURATION = seconds(env("BENCH_LATENCY_DURATION", "20s"))
 
 
 def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list[str], users: int, duration: int,
@@ -550,6 +557,10 @@ def main() -> None:
     global RESULTS_FILE
     OUT.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE = OUT / "results.json"
+    resumed = {}
+    if os.environ.get("BENCH_RESUME") and RESULTS_FILE.exists():
+        resumed = json.loads(RESULTS_FILE.read_text())
+        RUNS.extend(resumed.get("runs", []))
     SETTINGS.update({
         "sizes": SIZES, "main": MAIN, "users": USERS, "duration": DURATION, "spawn_rate": SPAWN_RATE,
         "warmup": WARMUP, "classes": CLASSES, "compare_users": COMPARE_USERS, "compare_duration": COMPARE_DURATION,
@@ -562,6 +573,11 @@ def main() -> None:
         "dirty": bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=BASE,
                                      capture_output=True, text=True).stdout.strip()),
     })
+    if resumed:
+        SETTINGS.update({key: value for key, value in resumed.get("settings", {}).items()
+                         if key in ("chosen", "classes", "compare_users", "compare_duration", "capacity_endpoints",
+                                    "capacity_users", "capacity_duration", "users", "duration", "sizes",
+                                    "scale_users", "scale_duration", "loadavg_before", "elapsed_s")})
     log(f"output in {OUT.relative_to(BASE)}")
     started = time.monotonic()
     if "setup" in STAGES:
@@ -569,7 +585,7 @@ def main() -> None:
             ensure_database(label)
         collect_static()
 
-    chosen = env("BENCH_WORKERS", "")
+    chosen = env("BENCH_WORKERS", "") or (SETTINGS.get("chosen", "") if resumed else "")
     if "compare" in STAGES and not chosen and len(CLASSES) > 1:
         compared = [locust_run(label=f"compare-{c.replace(':', '-')}", stage="compare", config=parse_config(c),
                                size=MAIN, classes=MIXED, users=COMPARE_USERS, duration=COMPARE_DURATION)
@@ -594,6 +610,14 @@ def main() -> None:
         for size in SIZES:
             locust_run(label=f"scale-{size}", stage="scale", config=config, size=size, classes=["ScaleUser"],
                        users=SCALE_USERS, duration=SCALE_DURATION, locust_env={"BENCH_UNCACHED": "1"})
+    if "latency" in STAGES:
+        # One client, closed loop, reads uncached: how long one request takes when the server
+        # is not queueing (what "answers in under 10 ms" means), at the main size.
+        unlimited = {"RATE_LIMIT_SCAN": "1000000/m", "RATE_LIMIT_API": "1000000/m"}
+        for endpoint in LATENCY_ENDPOINTS:
+            locust_run(label=f"latency-{endpoint}", stage="latency", config=config, size=MAIN,
+                       classes=["CapacityUser"], users=1, duration=LATENCY_DURATION,
+                       extra_env=unlimited, locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"})
     if "explain" in STAGES:
         # EXPLAIN (ANALYZE, BUFFERS) of every hot query at the main size; kept whole next to
         # the report (bench/EXPLAIN.md), summarised in it.
@@ -621,7 +645,7 @@ def main() -> None:
                            stdout=open(rundir / "pages.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
         finally:
             server.stop()
-    SETTINGS["elapsed_s"] = round(time.monotonic() - started)
+    SETTINGS["elapsed_s"] = SETTINGS.get("elapsed_s", 0) * bool(resumed) + round(time.monotonic() - started)
     RESULTS_FILE.write_text(json.dumps({"invocation": INVOCATION, "settings": SETTINGS, "runs": RUNS}, indent=1))
     if "report" in STAGES:
         subprocess.run([PY, str(BENCH / "report.py"), str(RESULTS_FILE)], cwd=BASE, check=True)
