@@ -1,12 +1,16 @@
 """gunicorn settings for production: `gunicorn -c gunicorn_production.py tracetrack.wsgi`.
 
-Every value can be overridden from the environment. The worker class and counts are
-chosen by measurement (`make bench`, bench/REPORT.md "Worker class comparison"): on the
-2-core machine class, 2 gevent workers of 100 connections gave the most requests and scans
-per second and the lowest p95 under the same 200-user load as sync (5 workers) and gthread
-(2×8, 4×8). With gevent, psycopg 3 is cooperative and Django's pool (CONN_MAX_AGE = 0,
-DB_POOL_MAX per worker) keeps PostgreSQL connections at workers × DB_POOL_MAX; a request
-that finds no free connection within DB_POOL_TIMEOUT gets 429 + Retry-After, not a 500.
+Every value can be overridden from the environment. The worker class and counts were
+chosen by measurement (`make bench`, bench/REPORT.md "Worker class comparison", the same
+200-user mixed load on each): on the 2-core machine class the server is CPU-bound, and
+`sync` (5 workers) and `gevent` (2 workers × 100 connections) came out level within
+run-to-run noise (two runs: 74 and 75 req/s for sync, 78 and 70 for gevent), both ahead of
+gthread (2×8: 68 and 63; 4×8: 74 and 60, with twice the PostgreSQL connections and the
+worst p95). gevent is the default because operators are phones on mobile networks: a slow
+client holds a greenlet, not one of five processes. psycopg 3 is cooperative under gevent
+and Django's pool (CONN_MAX_AGE = 0, DB_POOL_MAX per worker) keeps PostgreSQL connections
+at workers × DB_POOL_MAX (16 measured); a request that finds no free connection within
+DB_POOL_TIMEOUT gets 429 + Retry-After, not a 500.
 """
 
 import multiprocessing

@@ -15,10 +15,21 @@ class BillBagInline(admin.TabularInline):
     shows its parent and who added it, joined in rather than read one query per row."""
 
     model = BillBag
-    fields = ["parent", "added_by", "created_at"]
+    # Plain text, not the admin's linked read-only foreign keys: a bill holds up to 100
+    # parents, and resolving a change-page link and its permission per row made the biggest
+    # bill's page the slowest of the admin (p95 ~310 ms at 1M bags).
+    fields = ["parent_code", "added_by_name", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description="parent")
+    def parent_code(self, place: BillBag) -> str:
+        return place.parent.qr_id
+
+    @admin.display(description="added by")
+    def added_by_name(self, place: BillBag) -> str:
+        return place.added_by.username if place.added_by_id else "—"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("parent", "added_by").order_by("created_at", "pk")
