@@ -4,9 +4,9 @@ Every value can be overridden from the environment. The worker class and counts 
 chosen by measurement (`make bench`, bench/REPORT.md "Worker class comparison", the same
 200-user mixed load on each): on the 2-core machine class the server is CPU-bound, and
 `sync` (5 workers) and `gevent` (2 workers × 100 connections) came out level within
-run-to-run noise (two runs: 74 and 75 req/s for sync, 78 and 70 for gevent), both ahead of
-gthread (2×8: 68 and 63; 4×8: 74 and 60, with twice the PostgreSQL connections and the
-worst p95). gevent is the default because operators are phones on mobile networks: a slow
+run-to-run noise (three runs: 74, 75, 79 req/s for sync; 78, 70, 81 for gevent), both
+ahead of gthread (2×8: 68, 63, 74; 4×8: 74, 60, 77, with twice the PostgreSQL connections
+and the worst p95). gevent is the default because operators are phones on mobile networks: a slow
 client holds a greenlet, not one of five processes. psycopg 3 is cooperative under gevent
 and Django's pool (CONN_MAX_AGE = 0, DB_POOL_MAX per worker) keeps PostgreSQL connections
 at workers × DB_POOL_MAX (16 measured); a request that finds no free connection within
