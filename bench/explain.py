@@ -28,6 +28,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from benchdb import one  # bench/benchdb.py: the scripts run with bench/ on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 
 BIG_TABLE_ROWS = 10_000  # a table with at least this many rows (pg_class estimate) is "big"
@@ -225,14 +227,6 @@ def explain(sql: str, duration_ms: float, table_rows: dict[str, int]) -> Explain
 
 
 # --- Fixtures -----------------------------------------------------------------------------------
-
-
-def one(sql: str, params=()):
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
 
 
 def pick_fixtures() -> dict:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
+from benchdb import one  # bench/benchdb.py: the scripts run with bench/ on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_USER = "bench_pages_admin"
 DISPATCHER_USER = "bench_pages_dispatcher"
@@ -79,14 +81,6 @@ def setup_django(args) -> None:
 
 
 # --- Data -----------------------------------------------------------------------------------
-
-
-def one(sql: str, params=()):
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
 
 
 def pick_fixtures() -> dict:
