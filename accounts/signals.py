@@ -5,11 +5,20 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from accounts.audit import audit
+from tracetrack.middleware import note_refresh
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def audit_login(sender, request, user, **kwargs):
     audit(actor=user, action="auth.login", entity_type="user", entity_id=user.username)
+
+
+@receiver(user_logged_in, dispatch_uid="session_refresh_on_login")
+def session_refreshed_on_login(sender, request, user, **kwargs):
+    """A new session is written at login anyway: it starts with its refresh time, so the
+    next request does not write it again (tracetrack.middleware.SessionIdleMiddleware)."""
+    if request is not None and hasattr(request, "session"):
+        note_refresh(request.session)
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")

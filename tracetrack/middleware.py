@@ -36,8 +36,9 @@ class SessionIdleMiddleware:
     Django's SESSION_SAVE_EVERY_REQUEST would get that by writing the session on every
     request — a database write on every scan. Instead a logged-in session is written (and
     its expiry pushed back) when its last write is more than SESSION_REFRESH_SECONDS old, so
-    a session ends between AGE − REFRESH and AGE seconds after its last request. Goes after
-    SessionMiddleware, which saves what this marks."""
+    a session ends between AGE − REFRESH and AGE seconds after its last request. A login
+    notes the time as it writes the new session (`note_refresh`, on user_logged_in). Goes
+    after SessionMiddleware, which saves what this marks."""
 
     KEY = "_refreshed_at"
 
@@ -49,12 +50,13 @@ class SessionIdleMiddleware:
         session = getattr(request, "session", None)
         user = getattr(request, "user", None)
         # Only a logged-in session that exists already: an anonymous request, or one with a
-        # stale cookie, must not create one.
-        if session is not None and user is not None and user.is_authenticated and (
-            session.modified or session.session_key is not None
-        ):
-            now = int(time.time())
-            # A session being written anyway (a login) notes the time for free.
-            if session.modified or now - session.get(self.KEY, 0) >= settings.SESSION_REFRESH_SECONDS:
-                session[self.KEY] = now
+        # stale cookie, must not create one; a session being written anyway needs nothing.
+        if (session is not None and session.session_key is not None and not session.modified
+                and user is not None and user.is_authenticated):
+            if time.time() - session.get(self.KEY, 0) >= settings.SESSION_REFRESH_SECONDS:
+                note_refresh(session)
         return response
+
+
+def note_refresh(session) -> None:
+    session[SessionIdleMiddleware.KEY] = int(time.time())
