@@ -58,29 +58,38 @@ def _area_refusal(user: User, bag: Bag) -> ScanRefused | None:
     return None
 
 
-def _check_area(user: User, bag: Bag) -> None:
-    refusal = _area_refusal(user, bag)
+def _is_child(code: str) -> ScanRefused:
+    return ScanRefused("is_child", f"{code} is a child bag, not a parent.")
+
+
+def _parent_refusal(user: User, parent: Bag) -> ScanRefused | None:
+    """Why this parent takes no child scan and no undo from `user` now, if it does not, in
+    the API's order: `is_child` (legacy data), `area_mismatch` (rule 7), `bill_completed`
+    (a parent whose bill is completed cannot change, rule 6)."""
+    if parent.kind != BagKind.PARENT:
+        return _is_child(parent.qr_id)
+    refusal = _area_refusal(user, parent)
+    if refusal is None:
+        bill_id = completed_bill_id(parent)
+        if bill_id is not None:
+            refusal = ScanRefused(
+                "bill_completed", f"Parent {parent.qr_id} is on completed bill {bill_id}; it cannot change."
+            )
+    return refusal
+
+
+def _refuse(refusal: ScanRefused | None) -> None:
     if refusal is not None:
         raise refusal
 
 
-def _frozen(parent: Bag, bill_id: str) -> ScanRefused:
-    return ScanRefused("bill_completed", f"Parent {parent.qr_id} is on completed bill {bill_id}; it cannot change.")
-
-
-def _check_not_frozen(parent: Bag) -> None:
-    """A parent whose bill is completed takes no child scans and no undo (rule 6)."""
-    bill_id = completed_bill_id(parent)
-    if bill_id is not None:
-        raise _frozen(parent, bill_id)
-
-
-def _lock_parent(code: str) -> Bag:
-    parent = Bag.objects.select_for_update().filter(qr_id=code).first()
+def _lock_parent(code: str, *related: str) -> Bag:
+    """The bag `code` locked for update (taken before any child's lock), with `related`
+    joined in; 404 when there is none."""
+    # `of=("self",)`: only the bag's row is locked, not the rows joined in.
+    parent = Bag.objects.select_for_update(of=("self",)).select_related(*related).filter(qr_id=code).first()
     if parent is None:
         raise NotFound(detail=f"No parent bag {code}.")
-    if parent.kind != BagKind.PARENT:
-        raise ScanRefused("is_child", f"{code} is a child bag, not a parent.")
     return parent
 
 
@@ -132,8 +141,8 @@ def _scan_parent(*, user: User, code: str, dispatch_area, scan_id: uuid.UUID | N
             bag = Bag.objects.select_related("dispatch_area").get(qr_id=code)
     if not created:
         if bag.kind != BagKind.PARENT:
-            raise ScanRefused("is_child", f"{code} is a child bag, not a parent.")
-        _check_area(user, bag)
+            raise _is_child(code)
+        _refuse(_area_refusal(user, bag))
     scan = Scan.objects.create(
         scan_id=scan_id or uuid.uuid4(),
         kind=ScanKind.PARENT,
@@ -265,18 +274,6 @@ def _child_refusal(child: Bag) -> ScanRefused | None:
     return None
 
 
-def _parent_refusal(user: User, parent: Bag) -> ScanRefused | None:
-    """Why this parent takes no child scan from `user` now, if it does not."""
-    if parent.kind != BagKind.PARENT:
-        return ScanRefused("is_child", f"{parent.qr_id} is a child bag, not a parent.")
-    refusal = _area_refusal(user, parent)
-    if refusal is None:
-        bill_id = completed_bill_id(parent)
-        if bill_id is not None:
-            refusal = _frozen(parent, bill_id)
-    return refusal
-
-
 @transaction.atomic
 def _scan_children(
     *, user: User, parent_code: str, items: list[tuple[str, uuid.UUID | None]]
@@ -285,12 +282,7 @@ def _scan_children(
     parent, judged in order (see `scan_child` for the order of the checks): the parent and
     the children are locked and read once, then every accepted scan is written."""
     # The area and the creator come along for the answer's representation of the parent.
-    parent = (
-        Bag.objects.select_for_update(of=("self",)).select_related("dispatch_area", "created_by")
-        .filter(qr_id=parent_code).first()
-    )
-    if parent is None:
-        raise NotFound(detail=f"No parent bag {parent_code}.")
+    parent = _lock_parent(parent_code, "dispatch_area", "created_by")
     existing = _lock_children({code for code, _ in items})
     unset = object()
     parent_refusal = unset  # judged once, only when a code is not a duplicate
@@ -431,8 +423,7 @@ def undo_last_scan(*, user: User, parent_qr: str) -> UndoResult:
     require(user, "scan")
     parent_code = parse_code(parent_qr, BagKind.PARENT, field="parent")
     parent = _lock_parent(parent_code)
-    _check_area(user, parent)
-    _check_not_frozen(parent)
+    _refuse(_parent_refusal(user, parent))
 
     candidates = Scan.objects.filter(
         parent=parent, kind=ScanKind.CHILD, undone_at__isnull=True, bag__parent_link__parent=parent
