@@ -101,26 +101,14 @@ def chart(steps: list[dict], scale: list[dict], floor: float | None, path: Path)
         ax.plot(users, [c.get(key, 0) for c in child], style, label=f"child scan {key}")
     ax.axhline(50, color="grey", lw=0.8, ls=":")
     ax.axhline(100, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("concurrent users (mixed load)")
-    ax.set_ylabel("response time, ms")
-    ax.set_title("Latency against users")
-    ax.set_xticks(users)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    _finish(ax, "concurrent users (mixed load)", "response time, ms", "Latency against users", users)
 
     ax = axes[1]
     ax.plot(users, [r["aggregate"].get("rps", 0) for r in steps], "o-", label="requests/s (all)")
     ax.plot(users, [r.get("scans_per_s", 0) for r in steps], "s-", label="scans/s (parent + child)")
     ax.axhline(400, color="grey", lw=0.8, ls=":", label="400 scans/s target")
-    if floor:
-        ax.set_title(f"Throughput against users (floor /health/: {floor:,.0f} req/s)")
-    else:
-        ax.set_title("Throughput against users")
-    ax.set_xlabel("concurrent users (mixed load)")
-    ax.set_ylabel("per second")
-    ax.set_xticks(users)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    title = f"Throughput against users (floor /health/: {floor:,.0f} req/s)" if floor else "Throughput against users"
+    _finish(ax, "concurrent users (mixed load)", "per second", title, users)
 
     if scale:
         ax = axes[2]
@@ -129,14 +117,21 @@ def chart(steps: list[dict], scale: list[dict], floor: float | None, path: Path)
                             ("/api/v1/stats/", "stats"), ("/api/v1/scans/", "scans list")):
             ax.plot(sizes, [(endpoint(r, name) or {}).get("p95", 0) for r in scale], "o-", label=f"{label} p95")
         ax.set_xscale("log")
-        ax.set_xlabel("bags in the database")
-        ax.set_ylabel("p95, ms (uncached)")
-        ax.set_title("Scale check")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
+        _finish(ax, "bags in the database", "p95, ms (uncached)", "Scale check")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _finish(ax, xlabel: str, ylabel: str, title: str, xticks: list | None = None) -> None:
+    """Labels, title, ticks, legend and grid of one chart panel."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if xticks is not None:
+        ax.set_xticks(xticks)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
 
 
 def endpoint_table(run: dict, floor: float | None = None) -> list[str]:
