@@ -151,7 +151,7 @@ def _scan_parent(*, user: User, code: str, dispatch_area, scan_id: uuid.UUID | N
         user=user,
         dispatch_area=bag.dispatch_area,
     )
-    tally = Tally().scan(bag.dispatch_area_id, scan.timestamp)
+    tally = Tally().scan(scan)
     if created:
         tally.add(bag.dispatch_area_id, "parents")
     tally.apply()
@@ -329,7 +329,7 @@ def _scan_children(
     ])
     linking_scans = {scan.qr_id: scan for scan in scans}
     for scan in scans:
-        tally.scan(parent.dispatch_area_id, scan.timestamp)
+        tally.scan(scan)
         outcomes[accepted[scan.qr_id]] = ChildScanResult(
             child=scan.bag, parent=parent, scan=scan, duplicate=False, created=scan.created_bag
         )

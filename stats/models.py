@@ -42,3 +42,22 @@ class ScanTally(models.Model):
 
     def __str__(self):
         return f"{self.period} {self.start:%Y-%m-%d %H:%M} [{self.area_key}] = {self.count}"
+
+
+class OperatorTally(models.Model):
+    """Scans per operator and local day (the dashboard's "top operators today"), sharded like
+    the other counters so that a login shared by several scanners does not queue on one
+    row. `user_key` is the user's id, 0 for scans without a user (a deleted one)."""
+
+    day = models.DateTimeField()
+    user_key = models.IntegerField()
+    shard = models.SmallIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "user_key", "shard"], name="operatortally_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} [{self.user_key}] = {self.count}"

@@ -1,16 +1,18 @@
-"""Recounting the counters from the tables: report drift, and repair it."""
+"""Recounting the counters and today's scan tallies from the tables: report drift, and
+repair it."""
 
-from datetime import timedelta
+from collections import defaultdict
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from bags.models import Bag
 from billing.models import Bill
 from scans.models import Scan
-from stats.models import Counter, ScanTally
-from stats.services import BAG_METRICS, area_key, day_start, hour_floor, minute_floor
+from stats.models import Counter, OperatorTally, ScanTally
+from stats.services import BAG_METRICS, area_key, day_start, hour_floor, minute_floor, user_key
 
 KEEP_MINUTES = timedelta(hours=2)
 
@@ -39,48 +41,84 @@ def stored_counters() -> dict[tuple[int, str], int]:
     return stored
 
 
-def drift() -> dict[tuple[int, str], tuple[int, int]]:
-    """(area_key, metric) → (stored, expected) wherever they differ."""
+def _todays_buckets(now) -> tuple[dict, dict, dict]:
+    """Today's scan rows counted by area, by (area, local hour) and by operator."""
+    days: dict[int, int] = defaultdict(int)
+    hours: dict[tuple[int, datetime], int] = defaultdict(int)
+    operators: dict[int, int] = defaultdict(int)
+    for area, user, stamp in Scan.objects.filter(timestamp__gte=day_start(now)).values_list(
+        "dispatch_area_id", "user_id", "timestamp"
+    ).iterator(chunk_size=5000):
+        days[area_key(area)] += 1
+        hours[(area_key(area), hour_floor(stamp))] += 1
+        operators[user_key(user)] += 1
+    return days, hours, operators
+
+
+def todays_scans(now) -> dict[tuple[int, str], int]:
+    """(area_key, "scans_today"), (area_key, "scans_hour_HH") and (user_key,
+    "operator_scans_today") → the true figure, from today's scan rows."""
+    days, hours, operators = _todays_buckets(now)
+    counted = {(area, "scans_today"): n for area, n in days.items()}
+    counted.update({(area, f"scans_hour_{hour:%H}"): n for (area, hour), n in hours.items()})
+    counted.update({(user, "operator_scans_today"): n for user, n in operators.items()})
+    return counted
+
+
+def stored_todays_scans(now) -> dict[tuple[int, str], int]:
+    today = day_start(now)
+    stored: dict[tuple[int, str], int] = {}
+    tallies = ScanTally.objects.filter(period__in=("d", "h"), start__gte=today).values_list("area_key", "period", "start")
+    for area, period, start, total in tallies.annotate(total=Sum("count")).order_by():
+        metric = "scans_today" if period == "d" else f"scans_hour_{timezone.localtime(start):%H}"
+        stored[(area, metric)] = total
+    operators = OperatorTally.objects.filter(day=today).values_list("user_key").annotate(total=Sum("count")).order_by()
+    stored.update({(user, "operator_scans_today"): total for user, total in operators})
+    return stored
+
+
+def drift(now=None) -> dict[tuple[int, str], tuple[int, int]]:
+    """(key, figure) → (stored, counted) wherever they differ: the counters by area, and
+    today's scan tallies by area, by local hour and by operator (key: the user's id)."""
+    now = now or timezone.now()
     expected, stored = expected_counters(), stored_counters()
+    expected.update(todays_scans(now))
+    stored.update(stored_todays_scans(now))
     keys = set(expected) | set(stored)
     return {k: (stored.get(k, 0), expected.get(k, 0)) for k in sorted(keys) if stored.get(k, 0) != expected.get(k, 0)}
 
 
 @transaction.atomic
 def repair(now=None) -> dict[tuple[int, str], tuple[int, int]]:
-    """Make every counter exact and rebuild today's and the last two hours' scan tallies.
+    """Make every counter exact and rebuild today's scan tallies (by area, hour and
+    operator) and the last two hours' minute tallies.
     Writers wait on the lock meanwhile (seconds at a million bags)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("LOCK TABLE stats_counter, stats_scantally IN EXCLUSIVE MODE")
-    found = drift()
+            cursor.execute("LOCK TABLE stats_counter, stats_scantally, stats_operatortally IN EXCLUSIVE MODE")
+    now = now or timezone.now()
+    found = drift(now)
     Counter.objects.all().delete()
     Counter.objects.bulk_create(
         [Counter(area_key=area, metric=metric, shard=0, value=value)
          for (area, metric), value in expected_counters().items() if value]
     )
-    now = now or timezone.now()
     today = day_start(now)
     ScanTally.objects.filter(Q(period="m") | Q(start__gte=today)).delete()
-    tallies = []
-    per_area_today = Scan.objects.filter(timestamp__gte=today).values("dispatch_area_id").annotate(n=Count("pk"))
-    tallies += [ScanTally(area_key=area_key(r["dispatch_area_id"]), period="d", start=today, shard=0, count=r["n"])
-                for r in per_area_today.order_by()]
-    hours: dict[tuple[int, object], int] = {}
-    for area, stamp in Scan.objects.filter(timestamp__gte=today).values_list("dispatch_area_id", "timestamp").iterator(
-        chunk_size=5000
-    ):
-        key = (area_key(area), hour_floor(stamp))
-        hours[key] = hours.get(key, 0) + 1
+    OperatorTally.objects.filter(day__gte=today).delete()
+    days, hours, operators = _todays_buckets(now)
+    tallies = [ScanTally(area_key=a, period="d", start=today, shard=0, count=n) for a, n in days.items()]
     tallies += [ScanTally(area_key=a, period="h", start=h, shard=0, count=n) for (a, h), n in hours.items()]
     recent = (
         Scan.objects.filter(timestamp__gte=minute_floor(now - KEEP_MINUTES))
         .values_list("dispatch_area_id", "timestamp")
     )
-    minutes: dict[tuple[int, object], int] = {}
+    minutes: dict[tuple[int, datetime], int] = defaultdict(int)
     for area, stamp in recent.iterator(chunk_size=5000):
-        key = (area_key(area), minute_floor(stamp))
-        minutes[key] = minutes.get(key, 0) + 1
+        minutes[(area_key(area), minute_floor(stamp))] += 1
     tallies += [ScanTally(area_key=a, period="m", start=m, shard=0, count=n) for (a, m), n in minutes.items()]
     ScanTally.objects.bulk_create(tallies)
+    OperatorTally.objects.bulk_create(
+        [OperatorTally(day=today, user_key=user, shard=0, count=n) for user, n in operators.items()]
+    )
     return found

@@ -20,10 +20,15 @@ from tracetrack.caching import data_changed
 BAG_METRICS = ("parents", "children", "completed_parents", "unlinked_children")
 BILL_METRICS = ("bills_new", "bills_in_progress", "bills_completed")
 NO_AREA = 0
+NO_USER = 0
 
 
 def area_key(area_id: int | None) -> int:
     return area_id or NO_AREA
+
+
+def user_key(user_id: int | None) -> int:
+    return user_id or NO_USER
 
 
 # While a long transaction runs many service calls (an import, the demo seed), their counter
@@ -54,14 +59,17 @@ class Tally:
     def __init__(self):
         self.changes: dict[tuple[int, str], int] = defaultdict(int)
         self.scans: dict[tuple[int, datetime], int] = defaultdict(int)
+        self.operators: dict[tuple[int, datetime], int] = defaultdict(int)
 
     def add(self, area_id: int | None, metric: str, delta: int = 1) -> "Tally":
         self.changes[(area_key(area_id), metric)] += delta
         return self
 
-    def scan(self, area_id: int | None, when: datetime) -> "Tally":
-        """A scan row written at `when` (its timestamp), for "today" and "last hour"."""
-        self.scans[(area_key(area_id), when)] += 1
+    def scan(self, scan) -> "Tally":
+        """A scan row written: for "today" and "last hour" in its area, and for its
+        operator's scans today."""
+        self.scans[(area_key(scan.dispatch_area_id), scan.timestamp)] += 1
+        self.operators[(user_key(scan.user_id), day_start(scan.timestamp))] += 1
         return self
 
     def status(self, area_id: int | None, before: str, after: str, *, metric_of) -> "Tally":
@@ -80,8 +88,9 @@ class Tally:
                 batch.changes[key] += delta
             for key, n in self.scans.items():
                 batch.scans[key] += n
-            self.changes.clear()
-            self.scans.clear()
+            for key, n in self.operators.items():
+                batch.operators[key] += n
+            self._clear()
             return
         data_changed()
         shard = random.randrange(SHARDS)  # noqa: S311 - spreading writes, not security
@@ -104,8 +113,17 @@ class Tally:
                 "stats_scantally", ("period", "start", "area_key", "shard", "count"), "count",
                 sorted(key + (n,) for key, n in buckets.items()),
             )
+        if self.operators:
+            _upsert(
+                "stats_operatortally", ("day", "user_key", "shard", "count"), "count",
+                sorted((day, user, shard, n) for (user, day), n in self.operators.items()),
+            )
+        self._clear()
+
+    def _clear(self) -> None:
         self.changes.clear()
         self.scans.clear()
+        self.operators.clear()
 
 
 def _upsert(table: str, columns: tuple[str, ...], total: str, rows: list[tuple]) -> None:

@@ -103,3 +103,49 @@ def test_scans_land_in_their_local_hour_and_repair_runs_twice(dispatcher):
         assert drift() == {}
         hours = {row["hour"]: row["count"] for row in scans_per_hour(moment)}
         assert hours["10"] == 4 and sum(hours.values()) == 4
+
+
+def test_top_operators_today_are_exact_and_cost_no_scan_of_the_log(client, dispatcher, other_dispatcher, biller):
+    """From the operators' day tallies: right after each scan, with ties in a fixed order,
+    equal to a recount of today's scan rows, and in a constant number of queries."""
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from scans.models import Scan
+    from stats.dashboard import top_operators
+    from stats.recount import drift
+
+    fill_parent(dispatcher, "SB00001", 2)  # 3 scans
+    fill_parent(other_dispatcher, "SB00002", 4, start=100)  # 5 scans
+    now = timezone.now()
+    assert top_operators(now) == [{"username": other_dispatcher.username, "scans": 5},
+                                  {"username": dispatcher.username, "scans": 3}]
+    fill_parent(dispatcher, "SB00003", 3, start=200)  # 4 more: 7
+    top = top_operators(now)
+    assert top[0] == {"username": dispatcher.username, "scans": 7}
+    counted = {row["user__username"]: row["n"] for row in
+               Scan.objects.values("user__username").annotate(n=Count("pk"))}
+    assert {row["username"]: row["scans"] for row in top} == counted
+    assert drift() == {}
+    client.force_login(biller)
+    body = client.get("/dashboard/?fragment=1").content.decode()
+    assert f"{dispatcher.username}: 7" in body
+    with CaptureQueriesContext(connection) as ctx:
+        top_operators(now)
+    assert len(ctx.captured_queries) == 2  # the tallies, then the names
+
+
+def test_recount_reports_and_repairs_operator_tallies(dispatcher, capsys):
+    from django.core.management import call_command
+
+    from stats.models import OperatorTally
+    from stats.recount import drift
+
+    fill_parent(dispatcher, "SB00001", 2)
+    OperatorTally.objects.all().delete()
+    assert drift() == {(dispatcher.pk, "operator_scans_today"): (0, 3)}
+    with pytest.raises(SystemExit):
+        call_command("recount_stats")
+    assert f"drift: {dispatcher.username} operator_scans_today" in capsys.readouterr().out
+    call_command("recount_stats", "--repair")
+    assert drift() == {}
