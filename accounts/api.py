@@ -20,7 +20,7 @@ from accounts.serializers import (
     UserSerializer,
     UserWriteSerializer,
 )
-from tracetrack.api.caching import cached_body
+from tracetrack.api.caching import cached_response
 from tracetrack.api.permissions import RolePermission
 from tracetrack.api.schema import error_responses
 from tracetrack.api.throttling import LoginThrottle
@@ -81,7 +81,7 @@ class TokenView(APIView):
 class MeView(APIView):
     @extend_schema(responses={200: MeSerializer, **error_responses(401)})
     def get(self, request):
-        return Response(cached_body("me", str(request.user.pk), lambda: MeSerializer(request.user).data))
+        return cached_response(request, "me", str(request.user.pk), lambda: MeSerializer(request.user).data)
 
 
 class AreaViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

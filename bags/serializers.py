@@ -5,6 +5,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
 from bags.models import Bag, BagKind, Link
+from tracetrack.api.formats import api_datetime
 
 
 def _link_parent(bag: Bag) -> Bag | None:
@@ -23,8 +24,6 @@ def _bill_id(parent: Bag | None) -> str | None:
         return None
 
 
-# Renders datetimes exactly as the declared DateTimeFields do (settings' format, current zone).
-_DATETIME = serializers.DateTimeField()
 
 
 class BagSerializer(serializers.ModelSerializer):
@@ -59,8 +58,8 @@ class BagSerializer(serializers.ModelSerializer):
             "parent": self.get_parent(bag),
             "bill": self.get_bill(bag),
             "created_by": bag.created_by.username if bag.created_by_id else None,
-            "created_at": _DATETIME.to_representation(bag.created_at),
-            "updated_at": _DATETIME.to_representation(bag.updated_at),
+            "created_at": api_datetime(bag.created_at),
+            "updated_at": api_datetime(bag.updated_at),
         }
 
     def get_child_count(self, bag) -> int | None:

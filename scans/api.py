@@ -15,7 +15,7 @@ from scans.filters import ScanFilter
 from scans.models import Scan
 from scans.selectors import scans_visible_to
 from scans.serializers import ChildScanInput, ParentScanInput, ScanSerializer, UndoInput
-from tracetrack.api.caching import cached_body, scope_of
+from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.idempotency import idempotent_response
 from tracetrack.api.permissions import RolePermission
 from tracetrack.api.schema import error_responses
@@ -57,8 +57,8 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         # The newest page, unfiltered, is what dashboards poll: cache it (30 s, exact).
         if set(request.query_params) <= {"page_size"}:
             size = request.query_params.get("page_size", "")
-            return Response(cached_body("scans", f"{scope_of(request.user)}:{size}",
-                                        lambda: super(ScanViewSet, self).list(request, *args, **kwargs).data))
+            return cached_response(request, "scans", f"{scope_of(request.user)}:{size}",
+                                   lambda: super(ScanViewSet, self).list(request, *args, **kwargs).data)
         return super().list(request, *args, **kwargs)
 
     def get_throttles(self):

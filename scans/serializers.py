@@ -3,9 +3,7 @@
 from rest_framework import serializers
 
 from scans.models import Scan
-
-# Renders datetimes exactly as the declared DateTimeFields do (settings' format, current zone).
-_DATETIME = serializers.DateTimeField()
+from tracetrack.api.formats import api_datetime
 
 
 class ScanSerializer(serializers.ModelSerializer):
@@ -31,8 +29,8 @@ class ScanSerializer(serializers.ModelSerializer):
             "parent": self.get_parent(scan),
             "user": self.get_user(scan),
             "dispatch_area": self.get_dispatch_area(scan),
-            "timestamp": _DATETIME.to_representation(scan.timestamp),
-            "undone_at": _DATETIME.to_representation(scan.undone_at) if scan.undone_at else None,
+            "timestamp": api_datetime(scan.timestamp),
+            "undone_at": api_datetime(scan.undone_at),
         }
 
     def get_parent(self, scan) -> str | None:

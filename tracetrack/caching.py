@@ -1,5 +1,12 @@
-"""Cached reads with stampede protection. With the cache down every call simply builds
-the value (slower, still correct)."""
+"""Cached reads of the current data: exact, with stampede protection, and as few cache round
+trips as possible (they are a large part of a cached endpoint's cost). With the cache down
+every call simply builds the value (slower, still correct).
+
+Every committed change bumps the data's "generation" (`data_changed`). A cached read is
+stored together with the generation it was built at, and served only while that is still
+the current one, so a cached answer is never older than the last change, while reads
+between changes come from the cache. Round trips per read: one on a hit (the generation and
+the entry in one `get_many`); three on a miss (that, the rebuild lock, the store)."""
 
 import time
 from collections.abc import Callable
@@ -10,44 +17,53 @@ from django.db import transaction
 
 T = TypeVar("T")
 WAIT_FOR_BUILDER = 2.0  # seconds a request waits for another one's rebuild before building itself
-
-
-def cached(key: str, ttl: int, build: Callable[[], T]) -> T:
-    """The cached value of `key`, or `build()`'s, stored for `ttl` seconds. Only one request
-    at a time rebuilds an expired value (a short lock in the cache); the others wait for it."""
-    value = cache.get(key)
-    if value is not None:
-        return value
-    lock = f"{key}:building"
-    if cache.add(lock, 1, timeout=30):
-        try:
-            value = build()
-            cache.set(key, value, ttl)
-            return value
-        finally:
-            cache.delete(lock)
-    deadline = time.monotonic() + WAIT_FOR_BUILDER
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        value = cache.get(key)
-        if value is not None:
-            return value
-    return build()
-
-
-# Cached reads carry the data's "generation" in their keys; every committed change bumps
-# it, so a cached answer is never older than the last change (exact), while reads between
-# changes come from the cache.
+LOCK_SECONDS = 10  # a rebuild lock left behind (its builder died) blocks nobody for longer
 GENERATION_KEY = "generation:data"
 
 
-def generation() -> int:
-    value = cache.get(GENERATION_KEY)
-    if value is None:
-        value = int(time.time() * 1000)  # a fresh start never reuses an old generation
-        cache.add(GENERATION_KEY, value, None)
-        value = cache.get(GENERATION_KEY) or value
-    return int(value)
+def cached_read(name: str, scope: str, ttl: int, build: Callable[[], T]) -> T:
+    """The value `build()` makes of the current data for `scope`, from the cache when
+    nothing changed since it was stored there (and at most `ttl` seconds ago). Only one
+    request at a time rebuilds a missing value (a short lock in the cache); the others wait
+    for it."""
+    key = f"read:{name}:{scope}"
+    found = cache.get_many([GENERATION_KEY, key])
+    current = found.get(GENERATION_KEY)
+    if current is None:
+        current = _start_generation()
+        if current is None:  # the cache is down
+            return build()
+    entry = found.get(key)
+    if entry is not None and entry[0] == current:
+        return entry[1]
+    # The lock is per generation: a rebuild for older data never holds up one for newer.
+    lock = f"{key}:building:{current}"
+    taken = cache.add(lock, 1, timeout=LOCK_SECONDS)  # None: the cache went down
+    if taken is not False:
+        try:
+            value = build()
+        except BaseException:
+            cache.delete(lock)
+            raise
+        # The lock is left to expire: the next generation uses another one, and this one's
+        # waiters find the value.
+        cache.set(key, (current, value), ttl)
+        return value
+    deadline = time.monotonic() + WAIT_FOR_BUILDER
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        entry = cache.get(key)
+        if entry is not None and entry[0] >= current:
+            return entry[1]
+    return build()
+
+
+def _start_generation() -> int | None:
+    """The generation after a cache flush or restart; None when the cache is down."""
+    value = int(time.time() * 1000)  # a fresh start never reuses an old generation
+    if cache.add(GENERATION_KEY, value, None) is None:
+        return None
+    return int(cache.get(GENERATION_KEY) or value)
 
 
 def data_changed() -> None:
@@ -65,8 +81,3 @@ def _bump() -> None:
     except ValueError:  # no generation yet
         pass
     cache.set(GENERATION_KEY, int(time.time() * 1000), None)
-
-
-def cached_read(name: str, scope: str, ttl: int, build: Callable[[], T]) -> T:
-    """`cached()` for a read of the current data, keyed by the data's generation."""
-    return cached(f"read:{name}:{scope}:{generation()}", ttl, build)

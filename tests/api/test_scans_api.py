@@ -235,3 +235,18 @@ def test_lists_filter_only_when_a_filter_is_named(api, dispatcher, admin_user):
     assert len(client.get("/api/v1/scans/?unknown=1").json()["results"]) == 3
     assert len(client.get("/api/v1/scans/?kind=parent").json()["results"]) == 1
     assert client.get("/api/v1/scans/?kind=bogus").status_code == 400
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "UTC", "America/St_Johns"])
+def test_api_datetimes_render_as_drf_renders_them(settings, zone):
+    from datetime import UTC, datetime
+
+    from rest_framework import serializers
+
+    from tracetrack.api.formats import api_datetime
+
+    settings.TIME_ZONE = zone
+    field = serializers.DateTimeField()
+    for moment in (datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=UTC), datetime(2026, 3, 1, 0, 0, tzinfo=UTC)):
+        assert api_datetime(moment) == field.to_representation(moment)
+    assert api_datetime(None) is None

@@ -2,11 +2,11 @@
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stats.selectors import stats_for
-from tracetrack.api.caching import cached_body, scope_of
+from tracetrack.api.caching import cached_response, scope_of
+from tracetrack.api.formats import api_datetime
 from tracetrack.api.permissions import RolePermission
 from tracetrack.api.schema import error_responses
 
@@ -33,7 +33,7 @@ class StatsView(APIView):
     def get(self, request):
         def build():
             stats = stats_for(request.user)
-            stats["generated_at"] = serializers.DateTimeField().to_representation(stats["generated_at"])
+            stats["generated_at"] = api_datetime(stats["generated_at"])
             return stats
 
-        return Response(cached_body("stats", scope_of(request.user), build))
+        return cached_response(request, "stats", scope_of(request.user), build)
