@@ -1,5 +1,6 @@
 """Reads about users and areas."""
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from accounts.models import DispatchArea, Role, User
@@ -33,3 +34,34 @@ def active_admins() -> QuerySet[User]:
 
 def users_for_listing() -> QuerySet[User]:
     return User.objects.select_related("dispatch_area")
+
+
+# The signed-in user, loaded on every request that carries a session: kept in the cache for
+# the profile TTL (DESIGN.md's 5 minutes) instead of a database query per request. Any save
+# or delete of the user replaces the entry with a marker (accounts.signals), at once and
+# again at commit; while the marker lives, requests read the database and store nothing, so
+# a request that read the row just before a change cannot put the old row back.
+SESSION_USER_TTL = 300
+SESSION_USER_CHANGED_TTL = 30
+_CHANGED = "changed"
+
+
+def _session_user_key(user_id) -> str:
+    return f"session-user:{user_id}"
+
+
+def session_user(user_id) -> User | None:
+    """The user a session names, as `ModelBackend.get_user` loads it, through the cache."""
+    key = _session_user_key(user_id)
+    found = cache.get(key)
+    if isinstance(found, User):
+        return found
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None and found is None:
+        cache.add(key, user, SESSION_USER_TTL)
+    return user
+
+
+def session_user_changed(user_id) -> None:
+    """The user was saved or deleted: no request may serve the cached copy any more."""
+    cache.set(_session_user_key(user_id), _CHANGED, SESSION_USER_CHANGED_TTL)

@@ -1,10 +1,17 @@
-"""Audit rows for logins, failed logins and lockouts (DESIGN.md, AuditLog)."""
+"""Audit rows for logins, failed logins and lockouts (DESIGN.md, AuditLog); the cached
+session user forgotten when the user changes."""
+
+from functools import partial
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.audit import audit
+from accounts.models import User
+from accounts.selectors import session_user_changed
 from tracetrack.middleware import note_refresh
 
 
@@ -31,3 +38,11 @@ def audit_login_failed(sender, credentials, request=None, **kwargs):
 def audit_lockout(sender, request, username, ip_address, **kwargs):
     username = str(username or "")[:150]
     audit(actor=None, actor_username=username, action="auth.locked_out", entity_type="user", entity_id=username)
+
+
+@receiver([post_save, post_delete], sender=User, dispatch_uid="session_user_changed")
+def forget_session_user(sender, instance, **kwargs):
+    """Now, and again at commit: a request that read the row before the commit must not
+    cache it (see accounts.selectors.session_user)."""
+    session_user_changed(instance.pk)
+    transaction.on_commit(partial(session_user_changed, instance.pk))

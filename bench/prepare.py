@@ -62,7 +62,6 @@ from tracetrack.caching import GENERATION_KEY  # noqa: E402
 PREFIX = "bench_"
 SESSION_PREFIX = "bench"  # session keys we make start with this, so cleanup finds them
 PASSWORD = "Bench-TraceTrack-2026-shift"
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def log(message: str) -> None:
@@ -187,7 +186,7 @@ def open_sessions(users: list[User]) -> dict[int, str]:
     rows, keys = [], {}
     for user in users:
         key = session_key()
-        data = {"_auth_user_id": str(user.pk), "_auth_user_backend": MODEL_BACKEND,
+        data = {"_auth_user_id": str(user.pk), "_auth_user_backend": settings.AUTHENTICATION_BACKENDS[-1],
                 "_auth_user_hash": user.get_session_auth_hash()}
         rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))
         keys[user.pk] = key
