@@ -427,16 +427,15 @@ def main() -> None:
           f"{TARGET_SCANS * pg_ms / 1000:.1f} for PostgreSQL), plus the load generator.")
         w("")
         w("Where the server's time goes (pyinstrument, [PROFILE.md](PROFILE.md)): in a child scan about half is the "
-          "scan service — its ~17 statements, each costing about half a millisecond of Django ORM work (building "
+          "scan service — its ~14 statements, each costing a few tenths of a millisecond of Django ORM work (building "
           "SQL, building model objects) on this CPU, more than PostgreSQL spends running it — and most of the rest "
-          "is the framework: middleware, session and user loading, DRF's dispatch, authentication, throttling "
-          "(Redis) and rendering. Stats and the scans list spend about half in the framework and the cache/throttle "
-          "round trips.")
+          "is the framework: middleware, session loading, DRF's dispatch, throttling (Redis) and rendering. Stats "
+          "and the scans list spend most of theirs in the framework and in Redis round trips: the session, the "
+          "session user (cached), two for the rate limit, one for a cached read (three when it is rebuilt).")
         w("")
         w("What it would take, cheapest first: (1) more cores — the server is stateless, gunicorn workers scale "
           "out, connections stay bounded by the pool; (2) a cheaper scan request, roughly 4× less CPU: a plain "
-          "Django view instead of DRF for the scan endpoints, the authenticated user cached between requests, "
-          "and the lock-check-write sequence in one database round trip (a stored procedure, at the price of "
+          "Django view instead of DRF for the scan endpoints and the lock-check-write sequence in one database round trip (a stored procedure, at the price of "
           "business rules living in SQL); (3) a batch endpoint over `scans.services.scan_children` so that the "
           "phones' offline queue sends up to 30 scans per request.")
         w("")
