@@ -116,6 +116,7 @@ class AuditLog(models.Model):
             models.Index(fields=["entity_id", "entity_type"], name="audit_entity"),
             models.Index(fields=["actor", "-timestamp"], name="audit_actor_time"),
             models.Index(fields=["action", "-timestamp"], name="audit_action_time"),
+            models.Index(fields=["entity_type", "-timestamp"], name="audit_entity_type_time"),
         ]
 
     def __str__(self):
