@@ -220,7 +220,8 @@ def main() -> None:
         if lat:
             row = endpoint(lat, name, "GET")
             w(f"| `{name}` p95 < 10 ms uncached at {lat['size']} bags, one client | p95 {ms(row['p95'])} ms "
-              f"(p50 {ms(row['p50'])}, p99 {ms(row['p99'])}) | `{lat['label']}` | {verdict(row['p95'] < 10)} |")
+              f"(p50 {ms(row['p50'])}, p99 {ms(row['p99'])}) | `{lat['label']}` ({lat['config']}) | "
+              f"{verdict(row['p95'] < 10)} |")
         row = endpoint(one_m, name, "GET") if one_m else None
         if row:
             w(f"| `{name}` p95 < 10 ms uncached at 1M bags, {one_m['users']} clients with the scale mix | p95 "
@@ -444,7 +445,9 @@ def main() -> None:
         w("")
         w("How long a request takes when nothing queues: one locust user calls the endpoint again as soon as "
           "the answer arrives; every read is rebuilt from PostgreSQL (the cache generation is bumped before "
-          "each call, as a write does). Main data set, chosen worker configuration.")
+          "each call, as a write does). Main data set, on the worker configuration gunicorn_production.py "
+          f"deploys by default ({', '.join(sorted({r['config'] for r in latency}))}): keep-alive connections, "
+          "as phones behind a proxy get.")
         w("")
         w("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | failures |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -16,7 +16,10 @@ Stages (BENCH_STAGES, default all, in this order):
 4. scale     lookup, child scan, stats and scans list, uncached, at every size of
              BENCH_SIZES: the cost must not grow with the data.
 4b. latency one client, closed loop, uncached: stats, scans list, lookup and child scan at
-             the main size (the time one request takes when nothing queues).
+             the main size (the time one request takes when nothing queues), on the
+             configuration gunicorn_production.py deploys by default (BENCH_LATENCY_WORKERS),
+             whatever stage 1 chose: a sync worker closes the connection after every
+             answer, so one client would time a new TCP connection per request.
 5. explain   bench/explain.py: EXPLAIN (ANALYZE, BUFFERS) of every hot request path's
              queries at the main size (kept whole in bench/EXPLAIN.md).
 6. profile   bench/profile.py: pyinstrument call trees of child scan, stats, scan list and
@@ -40,8 +43,10 @@ Knobs (environment, defaults in brackets):
   BENCH_CAPACITY_USERS [32]    BENCH_CAPACITY_DURATION [20s]
   BENCH_SCALE_USERS [10]       BENCH_SCALE_DURATION [30s]
   BENCH_LATENCY_ENDPOINTS ["stats scans lookup child"]   BENCH_LATENCY_DURATION [20s]
+  BENCH_LATENCY_WORKERS [gevent:<cores>x100, gunicorn_production.py's default]
   BENCH_RESUME [unset]: the name of an earlier run's folder under bench/tmp; its runs are kept
-               and this invocation's stages are added to them (e.g. BENCH_STAGES="latency report")
+               and this invocation's stages are added to them, a run with the label of an
+               earlier one replacing it (e.g. BENCH_STAGES="latency report")
   BENCH_STAGES ["setup compare capacity steps scale latency explain profile pages report"]   BENCH_GEVENT_POOL [8]
   BENCH_PG [postgres://postgres@127.0.0.1:5432]   BENCH_REDIS [redis://127.0.0.1:6379/0]
 """
@@ -445,6 +450,7 @@ INVOCATION = env("BENCH_RESUME", datetime.now().strftime("%Y%m%d-%H%M%S"))
 OUT = TMP / INVOCATION
 LATENCY_ENDPOINTS = env("BENCH_LATENCY_ENDPOINTS", "stats scans lookup child").split()
 LATENCY_DURATION = seconds(env("BENCH_LATENCY_DURATION", "20s"))
+LATENCY_WORKERS = env("BENCH_LATENCY_WORKERS", f"gevent:{os.cpu_count() or 2}x100")
 
 
 def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list[str], users: int, duration: int,
@@ -529,6 +535,7 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
     log(f"{label}: {agg.get('rps', 0):.0f} req/s, p50/p95/p99 {agg.get('p50', 0):.0f}/{agg.get('p95', 0):.0f}/"
         f"{agg.get('p99', 0):.0f} ms, {agg.get('failures', 0)} failures, {result['scans_per_s']} scans/s, "
         f"pg max {result.get('pg_max_ours')}, cpu {result.get('cpu_pct', {})}")
+    RUNS[:] = [run for run in RUNS if run["label"] != label]  # a resumed stage run again replaces its runs
     RUNS.append(result)
     RESULTS_FILE.write_text(json.dumps({"invocation": INVOCATION, "settings": SETTINGS, "runs": RUNS}, indent=1))
     return result
@@ -612,10 +619,11 @@ def main() -> None:
                        users=SCALE_USERS, duration=SCALE_DURATION, locust_env={"BENCH_UNCACHED": "1"})
     if "latency" in STAGES:
         # One client, closed loop, reads uncached: how long one request takes when the server
-        # is not queueing (what "answers in under 10 ms" means), at the main size.
+        # is not queueing (what "answers in under 10 ms" means), at the main size, on the
+        # configuration deployed by default.
         unlimited = {"RATE_LIMIT_SCAN": "1000000/m", "RATE_LIMIT_API": "1000000/m"}
         for endpoint in LATENCY_ENDPOINTS:
-            locust_run(label=f"latency-{endpoint}", stage="latency", config=config, size=MAIN,
+            locust_run(label=f"latency-{endpoint}", stage="latency", config=parse_config(LATENCY_WORKERS), size=MAIN,
                        classes=["CapacityUser"], users=1, duration=LATENCY_DURATION,
                        extra_env=unlimited, locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"})
     if "explain" in STAGES:
