@@ -447,6 +447,9 @@ RUNS: list[dict] = []
 RESULTS_FILE: Path
 SECRET_KEY = secrets.token_urlsafe(50)
 INVOCATION = env("BENCH_RESUME", datetime.now().strftime("%Y%m%d-%H%M%S"))
+# Cache key prefixes are unique to this process too: a resumed stage must not find the cache
+# (cached session users, read generations) its earlier run left under the same label.
+CACHE_RUN = f"bench_{INVOCATION}_{secrets.token_hex(3)}".replace("-", "_")
 OUT = TMP / INVOCATION
 LATENCY_ENDPOINTS = env("BENCH_LATENCY_ENDPOINTS", "stats scans lookup child").split()
 LATENCY_DURATION = seconds(env("BENCH_LATENCY_DURATION", "20s"))
@@ -459,7 +462,7 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
     rundir = OUT / label
     rundir.mkdir(parents=True, exist_ok=True)
     db = db_name(size)
-    prefix = f"bench_{INVOCATION}_{label}".replace("-", "_")
+    prefix = f"{CACHE_RUN}_{label}".replace("-", "_")
     appname = f"ttbench-{label}"[:60]
     extra_env = extra_env or {}
     spawn_rate = spawn_rate or SPAWN_RATE
@@ -636,7 +639,7 @@ def main() -> None:
     if "profile" in STAGES:
         # pyinstrument call trees of the hot endpoints: where a request's time goes.
         log(f"profile: pyinstrument on {db_name(MAIN)}")
-        prof_env = django_env(db_name(MAIN), f"bench_{INVOCATION}_profile")
+        prof_env = django_env(db_name(MAIN), f"{CACHE_RUN}_profile")
         subprocess.run([PY, str(BENCH / "profile.py"), "--database-url", f"{PG}/{db_name(MAIN)}",
                         "--out", str(OUT / "profile.md")], cwd=BASE, env=prof_env, check=True,
                        stdout=open(OUT / "profile.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
@@ -646,7 +649,7 @@ def main() -> None:
         rundir = OUT / "pages"
         rundir.mkdir(parents=True, exist_ok=True)
         log(f"pages: admin and operator pages on {db_name(MAIN)}")
-        server = Server(config, db_name(MAIN), rundir, f"bench_{INVOCATION}_pages", "ttbench-pages", {})
+        server = Server(config, db_name(MAIN), rundir, f"{CACHE_RUN}_pages", "ttbench-pages", {})
         try:
             subprocess.run([PY, str(BENCH / "pages.py"), "--base-url", server.url, "--database-url",
                             f"{PG}/{db_name(MAIN)}", "--out", str(OUT / "pages.md")], cwd=BASE, check=True,
