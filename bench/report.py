@@ -219,7 +219,7 @@ def main() -> None:
         lat = next((r for r in latency if endpoint(r, name, "GET")), None)
         if lat:
             row = endpoint(lat, name, "GET")
-            w(f"| `{name}` p95 < 10 ms uncached at {lat['size']} bags, one client | p95 {ms(row['p95'])} ms "
+            w(f"| `{name}` p95 < 10 ms uncached at {lat['size'].upper()} bags, one client | p95 {ms(row['p95'])} ms "
               f"(p50 {ms(row['p50'])}, p99 {ms(row['p99'])}) | `{lat['label']}` ({lat['config']}) | "
               f"{verdict(row['p95'] < 10)} |")
         row = endpoint(one_m, name, "GET") if one_m else None

@@ -561,6 +561,7 @@ def choose(results: list[dict]) -> dict:
 
 
 SETTINGS: dict = {}
+OUTPUTS = ("REPORT.md", "EXPLAIN.md", "PROFILE.md", "chart.png")  # what a run writes into bench/
 
 
 def main() -> None:
@@ -580,7 +581,9 @@ def main() -> None:
         "cores": os.cpu_count(), "loadavg_before": os.getloadavg(),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BASE, capture_output=True,
                                  text=True).stdout.strip(),
-        "dirty": bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=BASE,
+        # Uncommitted changes to the code measured; the bench's own outputs do not count.
+        "dirty": bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                      *(f":!bench/{name}" for name in OUTPUTS)], cwd=BASE,
                                      capture_output=True, text=True).stdout.strip()),
     })
     if resumed:
