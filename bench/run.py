@@ -481,7 +481,8 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
     sampler = Sampler(db, appname, server.proc.pid)
     sampler.start()
     proc = None
-    result: dict = {"label": label, "stage": stage, "config": config["label"], "db": db, "size": size,
+    result: dict = {"label": label, "stage": stage, "config": config["label"], "commit": SETTINGS["commit"],
+                    "db": db, "size": size,
                     "bags": data.get("bags"), "users": users, "classes": classes, "duration": duration,
                     "env": {**extra_env, **(locust_env or {})}}
     try:
