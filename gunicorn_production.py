@@ -11,6 +11,12 @@ client holds a greenlet, not one of five processes. psycopg 3 is cooperative und
 and Django's pool (CONN_MAX_AGE = 0, DB_POOL_MAX per worker) keeps PostgreSQL connections
 at workers × DB_POOL_MAX (16 measured); a request that finds no free connection within
 DB_POOL_TIMEOUT gets 429 + Retry-After, not a 500.
+
+Connections per gevent worker: 1000 (gevent's own default). With 100, a worker stopped
+accepting at 100 open connections, and clients holding keep-alive connections beyond 2 × 100
+waited in the listen backlog until they timed out: 500 bench users got 253 connection errors,
+with 1000 none (the same overload then queues on the database pool, p95 3.9 s, as with sync
+workers). Concurrency on PostgreSQL stays bounded by the pool, not by this number.
 """
 
 import multiprocessing
@@ -20,7 +26,7 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", 8))  # gthread
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 100))  # gevent
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))  # gevent
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 20))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))

@@ -37,13 +37,13 @@ bench/tmp/<timestamp>/, one folder per run, and results.json there.
 Knobs (environment, defaults in brackets):
   BENCH_SIZES ["100k 1m 5m"]   BENCH_MAIN [1m, else the first size]: the database of stages 1-3
   BENCH_USERS ["50 200 500"]   BENCH_DURATION [60s]   BENCH_SPAWN_RATE [50]   BENCH_WARMUP [5]
-  BENCH_CLASSES ["sync:5 gthread:2x8 gthread:4x8 gevent:2x100"]  (class:workers[xthreads|xconnections])
+  BENCH_CLASSES ["sync:5 gthread:2x8 gthread:4x8 gevent:2x1000"]  (class:workers[xthreads|xconnections])
   BENCH_WORKERS [chosen by stage 1]   BENCH_COMPARE_USERS [200]   BENCH_COMPARE_DURATION [45s]
   BENCH_CAPACITY_ENDPOINTS ["health lookup child stats scans billable lookup_page dashboard"]
   BENCH_CAPACITY_USERS [32]    BENCH_CAPACITY_DURATION [20s]
   BENCH_SCALE_USERS [10]       BENCH_SCALE_DURATION [30s]
   BENCH_LATENCY_ENDPOINTS ["stats scans lookup child"]   BENCH_LATENCY_DURATION [20s]
-  BENCH_LATENCY_WORKERS [gevent:<cores>x100, gunicorn_production.py's default]
+  BENCH_LATENCY_WORKERS [gevent:<cores>x1000, gunicorn_production.py's default]
   BENCH_RESUME [unset]: the name of an earlier run's folder under bench/tmp; its runs are kept
                and this invocation's stages are added to them, a run with the label of an
                earlier one replacing it (e.g. BENCH_STAGES="latency report")
@@ -110,7 +110,7 @@ USERS = [int(u) for u in env("BENCH_USERS", "50 200 500").split()]
 DURATION = seconds(env("BENCH_DURATION", "60s"))
 SPAWN_RATE = float(env("BENCH_SPAWN_RATE", "50"))
 WARMUP = float(env("BENCH_WARMUP", "5"))
-CLASSES = env("BENCH_CLASSES", "sync:5 gthread:2x8 gthread:4x8 gevent:2x100").split()
+CLASSES = env("BENCH_CLASSES", "sync:5 gthread:2x8 gthread:4x8 gevent:2x1000").split()
 COMPARE_USERS = int(env("BENCH_COMPARE_USERS", "200"))
 COMPARE_DURATION = seconds(env("BENCH_COMPARE_DURATION", "45s"))
 CAPACITY_ENDPOINTS = env("BENCH_CAPACITY_ENDPOINTS", "health lookup child stats scans billable lookup_page dashboard").split()
@@ -453,7 +453,7 @@ CACHE_RUN = f"bench_{INVOCATION}_{secrets.token_hex(3)}".replace("-", "_")
 OUT = TMP / INVOCATION
 LATENCY_ENDPOINTS = env("BENCH_LATENCY_ENDPOINTS", "stats scans lookup child").split()
 LATENCY_DURATION = seconds(env("BENCH_LATENCY_DURATION", "20s"))
-LATENCY_WORKERS = env("BENCH_LATENCY_WORKERS", f"gevent:{os.cpu_count() or 2}x100")
+LATENCY_WORKERS = env("BENCH_LATENCY_WORKERS", f"gevent:{os.cpu_count() or 2}x1000")
 
 
 def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list[str], users: int, duration: int,
