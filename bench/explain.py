@@ -139,6 +139,14 @@ def rows_read(node: dict) -> float:
     return per_loop * loops
 
 
+def exact_count_by_design(sql: str, size: int) -> bool:
+    """The admin changelist's total, counted exactly because the table is still below
+    EstimatedCountPaginator.exact_below (above it the paginator asks the planner instead)."""
+    from tracetrack.admin_services import EstimatedCountPaginator
+
+    return sql.startswith('SELECT COUNT(*) AS "__count" FROM') and size < EstimatedCountPaginator.exact_below
+
+
 def judge(item: Explained, table_rows: dict[str, int]) -> None:
     """Flags (problems) and notes (fine, but worth saying) from the JSON plan."""
     if item.plan_json is None:
@@ -153,7 +161,10 @@ def judge(item: Explained, table_rows: dict[str, int]) -> None:
         big = relation is not None and (size >= BIG_TABLE_ROWS or (relation in KNOWN_BIG and size >= 1000))
         read = rows_read(node) if item.analyzed else node.get("Plan Rows", 0)
         if node_type == "Seq Scan" and relation:
-            if big:
+            if big and exact_count_by_design(item.sql, size):
+                item.notes.append(f"exact COUNT of `{relation}` (~{size:,} rows): the admin paginator counts exactly "
+                                  "only below its threshold, and uses the planner's estimate above it")
+            elif big:
                 item.flags.append(f"Seq Scan on big table `{relation}` (~{size:,} rows; read {int(read):,})")
             elif relation in KNOWN_BIG:
                 item.notes.append(f"Seq Scan on `{relation}`, small at this data size (~{size:,} rows): "
