@@ -55,10 +55,10 @@ def _todays_buckets(now) -> tuple[dict, dict, dict]:
     return days, hours, operators
 
 
-def todays_scans(now) -> dict[tuple[int, str], int]:
+def todays_scans(buckets: tuple[dict, dict, dict]) -> dict[tuple[int, str], int]:
     """(area_key, "scans_today"), (area_key, "scans_hour_HH") and (user_key,
-    "operator_scans_today") → the true figure, from today's scan rows."""
-    days, hours, operators = _todays_buckets(now)
+    "operator_scans_today") → the true figure, from `_todays_buckets`."""
+    days, hours, operators = buckets
     counted = {(area, "scans_today"): n for area, n in days.items()}
     counted.update({(area, f"scans_hour_{hour:%H}"): n for (area, hour), n in hours.items()})
     counted.update({(user, "operator_scans_today"): n for user, n in operators.items()})
@@ -77,12 +77,12 @@ def stored_todays_scans(now) -> dict[tuple[int, str], int]:
     return stored
 
 
-def drift(now=None) -> dict[tuple[int, str], tuple[int, int]]:
+def drift(now=None, buckets: tuple[dict, dict, dict] | None = None) -> dict[tuple[int, str], tuple[int, int]]:
     """(key, figure) → (stored, counted) wherever they differ: the counters by area, and
     today's scan tallies by area, by local hour and by operator (key: the user's id)."""
     now = now or timezone.now()
     expected, stored = expected_counters(), stored_counters()
-    expected.update(todays_scans(now))
+    expected.update(todays_scans(buckets or _todays_buckets(now)))
     stored.update(stored_todays_scans(now))
     keys = set(expected) | set(stored)
     return {k: (stored.get(k, 0), expected.get(k, 0)) for k in sorted(keys) if stored.get(k, 0) != expected.get(k, 0)}
@@ -97,7 +97,8 @@ def repair(now=None) -> dict[tuple[int, str], tuple[int, int]]:
         with connection.cursor() as cursor:
             cursor.execute("LOCK TABLE stats_counter, stats_scantally, stats_operatortally IN EXCLUSIVE MODE")
     now = now or timezone.now()
-    found = drift(now)
+    buckets = _todays_buckets(now)  # read once, for the report and the rewrite
+    found = drift(now, buckets)
     Counter.objects.all().delete()
     Counter.objects.bulk_create(
         [Counter(area_key=area, metric=metric, shard=0, value=value)
@@ -106,7 +107,7 @@ def repair(now=None) -> dict[tuple[int, str], tuple[int, int]]:
     today = day_start(now)
     ScanTally.objects.filter(Q(period="m") | Q(start__gte=today)).delete()
     OperatorTally.objects.filter(day__gte=today).delete()
-    days, hours, operators = _todays_buckets(now)
+    days, hours, operators = buckets
     tallies = [ScanTally(area_key=a, period="d", start=today, shard=0, count=n) for a, n in days.items()]
     tallies += [ScanTally(area_key=a, period="h", start=h, shard=0, count=n) for (a, h), n in hours.items()]
     recent = (
