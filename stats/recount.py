@@ -77,12 +77,18 @@ def stored_todays_scans(now) -> dict[tuple[int, str], int]:
     return stored
 
 
-def drift(now=None, buckets: tuple[dict, dict, dict] | None = None) -> dict[tuple[int, str], tuple[int, int]]:
+def _count(now) -> tuple[dict, tuple[dict, dict, dict]]:
+    """Everything recounted from the tables: the counters and today's scan buckets."""
+    return expected_counters(), _todays_buckets(now)
+
+
+def drift(now=None, counted: tuple[dict, tuple[dict, dict, dict]] | None = None) -> dict[tuple[int, str], tuple[int, int]]:
     """(key, figure) → (stored, counted) wherever they differ: the counters by area, and
-    today's scan tallies by area, by local hour and by operator (key: the user's id)."""
+    today's scan tallies by area, by local hour and by operator (key: the user's id).
+    `counted`: what `_count(now)` gave, when the caller has it already."""
     now = now or timezone.now()
-    expected, stored = expected_counters(), stored_counters()
-    expected.update(todays_scans(buckets or _todays_buckets(now)))
+    counters, buckets = counted or _count(now)
+    expected, stored = {**counters, **todays_scans(buckets)}, stored_counters()
     stored.update(stored_todays_scans(now))
     keys = set(expected) | set(stored)
     return {k: (stored.get(k, 0), expected.get(k, 0)) for k in sorted(keys) if stored.get(k, 0) != expected.get(k, 0)}
@@ -97,12 +103,13 @@ def repair(now=None) -> dict[tuple[int, str], tuple[int, int]]:
         with connection.cursor() as cursor:
             cursor.execute("LOCK TABLE stats_counter, stats_scantally, stats_operatortally IN EXCLUSIVE MODE")
     now = now or timezone.now()
-    buckets = _todays_buckets(now)  # read once, for the report and the rewrite
-    found = drift(now, buckets)
+    counted = _count(now)  # read once, for the report and the rewrite
+    found = drift(now, counted)
+    counters, buckets = counted
     Counter.objects.all().delete()
     Counter.objects.bulk_create(
         [Counter(area_key=area, metric=metric, shard=0, value=value)
-         for (area, metric), value in expected_counters().items() if value]
+         for (area, metric), value in counters.items() if value]
     )
     today = day_start(now)
     ScanTally.objects.filter(Q(period="m") | Q(start__gte=today)).delete()
