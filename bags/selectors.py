@@ -17,7 +17,6 @@ def bag_with_relations(bag: Bag) -> Bag:
     return Bag.objects.select_related(*BAG_RELATED).get(pk=bag.pk)
 
 
-
 def bags_visible_to(user: User) -> QuerySet[Bag]:
     """Bags `user` may read, with what a representation needs joined in."""
     queryset = Bag.objects.select_related(*BAG_RELATED)

@@ -24,8 +24,6 @@ def _bill_id(parent: Bag | None) -> str | None:
         return None
 
 
-
-
 class BagSerializer(serializers.ModelSerializer):
     """Use with `bags.selectors.bags_visible_to`, which joins what this reads."""
 
