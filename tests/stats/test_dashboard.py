@@ -105,9 +105,11 @@ def test_scans_land_in_their_local_hour_and_repair_runs_twice(dispatcher):
         assert hours["10"] == 4 and sum(hours.values()) == 4
 
 
-def test_top_operators_today_are_exact_and_cost_no_scan_of_the_log(client, dispatcher, other_dispatcher, biller):
-    """From the operators' day tallies: right after each scan, with ties in a fixed order,
-    equal to a recount of today's scan rows, and in a constant number of queries."""
+def test_top_operators_today_are_exact_and_cost_no_scan_of_the_log(client, dispatcher, other_dispatcher, biller,
+                                                                    make_user):
+    """From the operators' day tallies: right after each scan, with ties in a fixed order
+    (the older account first), equal to a recount of today's scan rows, and in a constant
+    number of queries."""
     from django.db.models import Count
     from django.utils import timezone
 
@@ -120,6 +122,10 @@ def test_top_operators_today_are_exact_and_cost_no_scan_of_the_log(client, dispa
     now = timezone.now()
     assert top_operators(now) == [{"username": other_dispatcher.username, "scans": 5},
                                   {"username": dispatcher.username, "scans": 3}]
+    newer = make_user(username="disp_newer")  # created after `dispatcher`: a higher id
+    fill_parent(newer, "SB00004", 2, start=300)  # 3 scans, level with `dispatcher`
+    assert top_operators(now)[1:] == [{"username": dispatcher.username, "scans": 3},
+                                      {"username": newer.username, "scans": 3}]
     fill_parent(dispatcher, "SB00003", 3, start=200)  # 4 more: 7
     top = top_operators(now)
     assert top[0] == {"username": dispatcher.username, "scans": 7}
