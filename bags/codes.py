@@ -23,8 +23,15 @@ def is_parent_code(code: str) -> bool:
     return _compiled(settings.PARENT_QR_PATTERN).fullmatch(code) is not None
 
 
+def looks_like_parent_code(code: str) -> bool:
+    """Does `code` start like a parent code (`SB` + digit, `M444-`)? Such a code that is not
+    a parent code is a mistyped or misread parent label, never a child (DESIGN.md rule 1)."""
+    return _compiled(settings.PARENT_PREFIX_PATTERN).match(code) is not None
+
+
 def is_child_code(code: str) -> bool:
-    return _compiled(settings.CHILD_QR_PATTERN).fullmatch(code) is not None and not is_parent_code(code)
+    return (_compiled(settings.CHILD_QR_PATTERN).fullmatch(code) is not None
+            and not is_parent_code(code) and not looks_like_parent_code(code))
 
 
 def parse_code(raw, kind: str, *, field: str = "qr_id") -> str:
@@ -40,6 +47,9 @@ def parse_code(raw, kind: str, *, field: str = "qr_id") -> str:
         if not is_child_code(code):
             if is_parent_code(code):
                 raise invalid(field, f"{code!r} is a parent bag code, not a child bag code.")
+            if looks_like_parent_code(code):
+                raise invalid(field, f"{code[:64]!r} looks like a mistyped parent code (SB12345 or M444-12345); "
+                                     "it cannot be a child bag. Scan the label again.")
             raise invalid(field, f"{code[:64]!r} is not a child bag code (4–30 letters, digits or dashes).")
     else:
         raise invalid("kind", "Kind must be 'parent' or 'child'.")

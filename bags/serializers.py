@@ -4,8 +4,10 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
+from bags.codes import parse_code
 from bags.models import Bag, BagKind, Link
 from tracetrack.api.formats import api_datetime
+from tracetrack.errors import InvalidInput
 
 
 def _link_parent(bag: Bag) -> Bag | None:
@@ -96,7 +98,28 @@ class BagDetailSerializer(BagSerializer):
         return child_codes(bag)
 
 
+class BagCodeField(serializers.CharField):
+    """A bag code in a request body: trimmed, upper-cased and checked against the format of
+    `kind` (DESIGN.md rule 1, `bags.codes.parse_code`) as the body is read, so a malformed
+    code is a 400 before anything else looks at the request (an idempotent replay
+    included)."""
+
+    def __init__(self, kind: str, **kwargs):
+        self.kind = kind
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return parse_code(value, self.kind, field=self.field_name)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(next(iter(exc.errors.values()))) from None
+
+
 class BagCreateSerializer(serializers.Serializer):
+    # The code's format depends on the kind: the service checks it (400 on qr_id).
     qr_id = serializers.CharField(max_length=200, trim_whitespace=False)
     kind = serializers.ChoiceField(choices=BagKind.choices)
     dispatch_area = serializers.CharField(required=False, allow_null=True, allow_blank=True)

@@ -53,11 +53,12 @@ from accounts.models import ApiToken, AuditLog, DispatchArea, Role, User  # noqa
 from accounts.services import token_create, user_create  # noqa: E402
 from bags.models import Bag, Link  # noqa: E402
 from billing.models import Bill, BillBag  # noqa: E402
-from scans.models import IdempotencyRecord, Scan  # noqa: E402
+from scans.models import Scan  # noqa: E402
 from stats.models import ScanTally  # noqa: E402
 from stats.recount import repair as repair_counters  # noqa: E402
 from stats.services import day_start, hour_floor  # noqa: E402
 from tracetrack.caching import GENERATION_KEY  # noqa: E402
+from tracetrack.models import IdempotencyRecord  # noqa: E402
 
 PREFIX = "bench_"
 SESSION_PREFIX = "bench"  # session keys we make start with this, so cleanup finds them

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from billing import services
+from billing.codes import normalize_bill_id
 from billing.filters import BillFilter
 from billing.selectors import bill_day_summary, bill_get, bills_with_totals
 from billing.serializers import (
@@ -105,14 +106,15 @@ class BillViewSet(
     def parents(self, request, bill_id=None):
         data = self._input(BillParentInput)
 
+        code = normalize_bill_id(bill_id)
+
         def produce():
-            result = services.bill_add_parent(
-                user=request.user, bill_id=bill_id, parent_qr=data["qr_id"], scan_id=data.get("scan_id")
-            )
+            result = services.bill_add_parent(user=request.user, bill_id=code, parent_qr=data["qr_id"])
             body = {**_detail(result.bill), "duplicate": result.duplicate}
             return (200 if result.duplicate else 201), body
 
-        return idempotent_response(data.get("scan_id"), produce)
+        return idempotent_response(request, scan_id=data.get("scan_id"), action="bill.add_parent",
+                                   params={"bill_id": code, "qr_id": data["qr_id"]}, produce=produce)
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="removed"), **error_responses(401, 403, 404, 409)},
                    description="Take a parent off the bill. 409: bill_completed.")

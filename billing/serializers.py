@@ -2,8 +2,11 @@
 
 from rest_framework import serializers
 
+from bags.models import BagKind
+from bags.serializers import BagCodeField
 from billing.models import Bill
 from billing.selectors import actual_weight_kg, bill_parent_codes, expected_weight_kg
+from tracetrack.api.idempotency import ScanIdField
 
 
 class BillSerializer(serializers.ModelSerializer):
@@ -55,8 +58,8 @@ class BillUpdateSerializer(serializers.Serializer):
 
 
 class BillParentInput(serializers.Serializer):
-    qr_id = serializers.CharField(max_length=200, trim_whitespace=False)
-    scan_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    qr_id = BagCodeField(BagKind.PARENT)
+    scan_id = ScanIdField()
 
 
 class SummarySerializer(serializers.Serializer):

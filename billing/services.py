@@ -5,7 +5,6 @@ Every change locks the bill row first (then parent bags, in id order), so capaci
 is the database backstop for "one bill per parent".
 """
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,6 @@ from bags.codes import parse_code
 from bags.models import Bag, BagKind
 from billing.codes import normalize_bill_id, parse_bill_id
 from billing.models import Bill, BillBag, BillStatus
-from scans.idempotency import parse_scan_id, run_idempotent
 from stats.services import Tally, bill_metric
 from tracetrack.caching import data_changed
 from tracetrack.errors import BillRefused, InvalidInput, NotFound
@@ -33,7 +31,6 @@ class BillParentResult:
     bill: Bill
     parent: Bag
     duplicate: bool
-    replayed: bool = False
 
 
 def bill_snapshot(bill: Bill) -> dict[str, Any]:
@@ -192,34 +189,13 @@ def bill_update(
     return bill
 
 
-def bill_add_parent(
-    *, user: User, bill_id: str, parent_qr: str, scan_id: "uuid.UUID | str | None" = None
-) -> BillParentResult:
+@transaction.atomic
+def bill_add_parent(*, user: User, bill_id: str, parent_qr: str) -> BillParentResult:
     """Put a parent bag on a bill. Order: format (400), bill and bag exist (404),
     duplicate (already on this bill: no change), then `is_child`, `bill_completed`,
-    `already_billed` (with `current_bill`), `bill_full`. Idempotent by `scan_id`."""
+    `already_billed` (with `current_bill`), `bill_full`."""
     require(user, "bill.manage")
     parent_code = parse_code(parent_qr, BagKind.PARENT)
-    code = normalize_bill_id(bill_id)
-    scan_uuid = parse_scan_id(scan_id)
-    return run_idempotent(
-        scan_id=scan_uuid,
-        action="bill.add_parent",
-        user=user,
-        params={"bill_id": code, "qr_id": parent_code},
-        operation=lambda: _bill_add_parent(user=user, bill_id=code, parent_code=parent_code),
-        encode=lambda r: {"bill": r.bill.pk, "parent": r.parent.pk, "duplicate": r.duplicate},
-        replay=lambda ref: BillParentResult(
-            bill=Bill.objects.get(pk=ref["bill"]),
-            parent=Bag.objects.get(pk=ref["parent"]),
-            duplicate=ref["duplicate"],
-            replayed=True,
-        ),
-    )
-
-
-@transaction.atomic
-def _bill_add_parent(*, user: User, bill_id: str, parent_code: str) -> BillParentResult:
     bill = _lock_bill(bill_id)
     parent = Bag.objects.select_for_update().filter(qr_id=parent_code).first()
     if parent is None:

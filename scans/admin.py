@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from bags import admin_views
 from bags.admin import bag_pk
-from scans.models import IdempotencyRecord, Scan
+from scans.models import Scan
 from tracetrack.admin_services import EstimatedCountPaginator, ReadOnlyAdmin
 
 
@@ -36,19 +36,3 @@ class ScanAdmin(ReadOnlyAdmin):
             pass
         pk = bag_pk(term)
         return queryset.filter(Q(bag_id=pk) | Q(parent_id=pk)) if pk else queryset.none(), False
-
-
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
-    list_display = ["scan_id", "action", "user", "created_at"]
-    list_select_related = ["user"]
-    search_fields = ["scan_id"]
-    paginator = EstimatedCountPaginator
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        try:
-            return queryset.filter(scan_id=uuid.UUID(search_term.strip())), False
-        except ValueError:
-            return queryset.none(), False

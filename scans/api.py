@@ -14,7 +14,7 @@ from scans.decode import decode_qr_codes
 from scans.filters import ScanFilter
 from scans.models import Scan
 from scans.selectors import scans_visible_to
-from scans.serializers import ChildScanInput, ParentScanInput, ScanSerializer, UndoInput
+from scans.serializers import ChildScanInput, ParentScanInput, ScanSerializer, UndoInput, request_fields
 from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.idempotency import idempotent_response
 from tracetrack.api.permissions import RolePermission
@@ -86,12 +86,13 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         def produce():
             result = services.scan_parent(
                 user=request.user, qr_id=data["qr_id"], scan_id=data.get("scan_id"),
-                dispatch_area=data.get("dispatch_area"),
+                dispatch_area=data["dispatch_area"],
             )
             body = {"bag": _bag(result.bag), "created": result.created, "scan": ScanSerializer(result.scan).data}
             return (201 if result.created else 200), body
 
-        return idempotent_response(data.get("scan_id"), produce)
+        return idempotent_response(request, scan_id=data.get("scan_id"), action="scan.parent",
+                                   params=request_fields(data), produce=produce)
 
     @extend_schema(
         request=ChildScanInput,
@@ -119,7 +120,8 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             }
             return (200 if result.duplicate else 201), body
 
-        return idempotent_response(data.get("scan_id"), produce)
+        return idempotent_response(request, scan_id=data.get("scan_id"), action="scan.child",
+                                   params=request_fields(data), produce=produce)
 
     @extend_schema(
         request=UndoInput,

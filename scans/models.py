@@ -1,4 +1,4 @@
-"""The scan event log and the record of idempotent requests."""
+"""The scan event log."""
 
 import uuid
 
@@ -52,29 +52,3 @@ class Scan(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.qr_id}" + (f" → {self.parent_qr}" if self.parent_qr else "")
-
-
-class IdempotencyRecord(models.Model):
-    """The first outcome of a request that carried a client `scan_id` (scans and bill-parent
-    adds): what it asked (`fingerprint`), and what it got — a success (`outcome["ok"]`
-    with references to the rows it made) or a refusal (status and error body). A retry with
-    the same `scan_id` gets the same outcome and changes nothing. `response` is free for the
-    API layer to keep the exact body it sent."""
-
-    scan_id = models.UUIDField(primary_key=True)
-    action = models.CharField(max_length=30)
-    fingerprint = models.CharField(max_length=64)
-    # Only part of the fingerprint's history: no database constraint and nothing to update
-    # when a user is deleted (this table grows with every retried scan and has no user index).
-    user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    outcome = models.JSONField(null=True, blank=True)
-    response = models.JSONField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
-
-    def __str__(self):
-        return f"{self.action} {self.scan_id}"

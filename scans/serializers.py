@@ -2,8 +2,11 @@
 
 from rest_framework import serializers
 
+from bags.models import BagKind
+from bags.serializers import BagCodeField
 from scans.models import Scan
 from tracetrack.api.formats import api_datetime
+from tracetrack.api.idempotency import ScanIdField
 
 
 class ScanSerializer(serializers.ModelSerializer):
@@ -48,19 +51,28 @@ class ScanSerializer(serializers.ModelSerializer):
 
 
 class _ScanInput(serializers.Serializer):
-    # Codes are normalised and checked by the services (400 with the field name).
-    scan_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="a client UUID for idempotent retries")
+    scan_id = ScanIdField()
 
 
 class ParentScanInput(_ScanInput):
-    qr_id = serializers.CharField(max_length=200, trim_whitespace=False)
-    dispatch_area = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    qr_id = BagCodeField(BagKind.PARENT)
+    dispatch_area = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=50,
+                                          default="", help_text="a new parent's area; ignored for dispatchers")
+
+    def validate_dispatch_area(self, value) -> str:
+        return (value or "").strip().lower()
 
 
 class ChildScanInput(_ScanInput):
-    parent = serializers.CharField(max_length=200, trim_whitespace=False)
-    qr_id = serializers.CharField(max_length=200, trim_whitespace=False)
+    parent = BagCodeField(BagKind.PARENT)
+    qr_id = BagCodeField(BagKind.CHILD)
 
 
 class UndoInput(serializers.Serializer):
-    parent = serializers.CharField(max_length=200, trim_whitespace=False)
+    parent = BagCodeField(BagKind.PARENT)
+
+
+def request_fields(data: dict) -> dict:
+    """A scan request's validated fields without its `scan_id`: what an idempotent retry
+    must repeat exactly."""
+    return {key: value for key, value in data.items() if key != "scan_id"}

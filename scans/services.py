@@ -19,7 +19,6 @@ from accounts.policy import require
 from bags.codes import parse_code
 from bags.models import Bag, BagKind, BagStatus, Link
 from bags.services import completed_bill_id, new_bag_area, set_child_count
-from scans.idempotency import parse_scan_id, run_idempotent
 from scans.models import Scan, ScanKind
 from stats.services import Tally
 from tracetrack.errors import InvalidInput, NotFound, ScanRefused, ServiceError
@@ -30,7 +29,6 @@ class ParentScanResult:
     bag: Bag
     scan: Scan
     created: bool
-    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,6 @@ class ChildScanResult:
     scan: Scan | None
     duplicate: bool
     created: bool
-    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,37 +93,19 @@ def _lock_parent(code: str, *related: str) -> Bag:
 # --- Parent scan ------------------------------------------------------------------------
 
 
+@transaction.atomic
 def scan_parent(
     *,
     user: User,
     qr_id: str,
-    scan_id: "uuid.UUID | str | None" = None,
+    scan_id: "uuid.UUID | None" = None,
     dispatch_area: "str | DispatchArea | None" = None,
 ) -> ParentScanResult:
     """Scan a parent: create it when new (`created=True`), or accept an existing one.
-    Writes one Scan row either way. Refusals: `is_child`, `area_mismatch`."""
+    Writes one Scan row either way, under `scan_id` when the client gave one. Refusals:
+    `is_child`, `area_mismatch`."""
     require(user, "scan")
     code = parse_code(qr_id, BagKind.PARENT)
-    scan_uuid = parse_scan_id(scan_id)
-    area_param = dispatch_area.code if isinstance(dispatch_area, DispatchArea) else dispatch_area
-    return run_idempotent(
-        scan_id=scan_uuid,
-        action="scan.parent",
-        user=user,
-        params={"qr_id": code, "dispatch_area": str(area_param or "").strip().lower()},
-        operation=lambda: _scan_parent(user=user, code=code, dispatch_area=dispatch_area, scan_id=scan_uuid),
-        encode=lambda r: {"bag": r.bag.pk, "scan": r.scan.pk, "created": r.created},
-        replay=lambda ref: ParentScanResult(
-            bag=Bag.objects.select_related("dispatch_area").get(pk=ref["bag"]),
-            scan=Scan.objects.get(pk=ref["scan"]),
-            created=ref["created"],
-            replayed=True,
-        ),
-    )
-
-
-@transaction.atomic
-def _scan_parent(*, user: User, code: str, dispatch_area, scan_id: uuid.UUID | None) -> ParentScanResult:
     bag = Bag.objects.select_related("dispatch_area").filter(qr_id=code).first()
     created = False
     if bag is None:
@@ -162,9 +141,10 @@ def _scan_parent(*, user: User, code: str, dispatch_area, scan_id: uuid.UUID | N
 
 
 def scan_child(
-    *, user: User, parent_qr: str, qr_id: str, scan_id: "uuid.UUID | str | None" = None
+    *, user: User, parent_qr: str, qr_id: str, scan_id: "uuid.UUID | None" = None
 ) -> ChildScanResult:
-    """Scan a child into a parent.
+    """Scan a child into a parent; the Scan row that links it carries `scan_id` when the
+    client gave one.
 
     Order (API.md): format (400), parent exists (404), duplicate (200, no new link, the
     original scan), then refusals: `is_child`, `area_mismatch`, `bill_completed`,
@@ -173,22 +153,7 @@ def scan_child(
     require(user, "scan")
     parent_code = parse_code(parent_qr, BagKind.PARENT, field="parent")
     child_code = parse_code(qr_id, BagKind.CHILD)
-    scan_uuid = parse_scan_id(scan_id)
-    return run_idempotent(
-        scan_id=scan_uuid,
-        action="scan.child",
-        user=user,
-        params={"parent": parent_code, "qr_id": child_code},
-        operation=lambda: _only(_scan_children(user=user, parent_code=parent_code, items=[(child_code, scan_uuid)])),
-        encode=lambda r: {
-            "child": r.child.pk,
-            "parent": r.parent.pk,
-            "scan": r.scan.pk if r.scan else None,
-            "duplicate": r.duplicate,
-            "created": r.created,
-        },
-        replay=_replay_child,
-    )
+    return _only(_scan_children(user=user, parent_code=parent_code, items=[(child_code, scan_id)]))
 
 
 def scan_children(*, user: User, parent_qr: str, qr_ids: Sequence[str]) -> list["ChildScanResult | ServiceError"]:
@@ -221,18 +186,6 @@ def _only(outcomes: list["ChildScanResult | ServiceError"]) -> ChildScanResult:
     if isinstance(outcome, ServiceError):
         raise outcome
     return outcome
-
-
-def _replay_child(ref: dict) -> ChildScanResult:
-    bags = Bag.objects.select_related("dispatch_area").in_bulk([ref["child"], ref["parent"]])
-    return ChildScanResult(
-        child=bags.get(ref["child"]),
-        parent=bags.get(ref["parent"]),
-        scan=Scan.objects.filter(pk=ref["scan"]).first() if ref["scan"] else None,
-        duplicate=ref["duplicate"],
-        created=ref["created"],
-        replayed=True,
-    )
 
 
 def _lock_children(codes: "set[str] | list[str]") -> dict[str, Bag]:

@@ -3,6 +3,7 @@
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from rest_framework.test import APIClient
 
 from accounts.models import DispatchArea, Role
 from accounts.services import user_create
@@ -88,3 +89,16 @@ def biller(make_user):
 @pytest.fixture
 def admin_user(make_user):
     return make_user(Role.ADMIN, username="admin")
+
+
+@pytest.fixture
+def api():
+    """`api(user)` → an APIClient signed in as `user` (or anonymous for None)."""
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make

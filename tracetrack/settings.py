@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_admin_lightweight_date_hierarchy",
     "axes",
+    "tracetrack.apps.KernelConfig",
     "accounts",
     "bags",
     "scans",
@@ -280,7 +281,9 @@ PARENT_CAPACITY = env_int("PARENT_CAPACITY", 30, minimum=1, maximum=100)
 UNDO_WINDOW = timedelta(seconds=env_int("UNDO_WINDOW", 3600, minimum=1))
 PARENT_QR_PATTERN = env_str("PARENT_QR_PATTERN", r"^(SB\d{5}|M444-\d{5})$")
 CHILD_QR_PATTERN = env_str("CHILD_QR_PATTERN", r"^[A-Z0-9][A-Z0-9-]{3,29}$")
-for _name in ("PARENT_QR_PATTERN", "CHILD_QR_PATTERN"):
+# A child code may not start like a parent code: `SB00098X` is a misread parent label.
+PARENT_PREFIX_PATTERN = env_str("PARENT_PREFIX_PATTERN", r"^(SB\d|M444-)")
+for _name in ("PARENT_QR_PATTERN", "CHILD_QR_PATTERN", "PARENT_PREFIX_PATTERN"):
     try:
         re.compile(globals()[_name])
     except re.error as exc:

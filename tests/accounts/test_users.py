@@ -154,10 +154,14 @@ def test_successful_login_is_audited_with_ip_and_request_id(client, admin_user):
 def test_delete_user_with_idempotent_scans(admin_user, dispatcher):
     import uuid
 
-    from scans.models import IdempotencyRecord
-    from scans.services import scan_parent
+    from rest_framework.test import APIClient
+
+    from tracetrack.models import IdempotencyRecord
 
     scan_id = uuid.uuid4()
-    scan_parent(user=dispatcher, qr_id="SB00001", scan_id=scan_id)
+    client = APIClient()
+    client.force_authenticate(dispatcher)
+    assert client.post("/api/v1/scans/parent/", {"qr_id": "SB00001", "scan_id": str(scan_id)},
+                       format="json").status_code == 201
     user_delete(actor=admin_user, target=dispatcher)
     assert IdempotencyRecord.objects.filter(pk=scan_id).exists()

@@ -22,14 +22,14 @@ def test_token_parent_thirty_children_duplicate_undo_bill_complete(dispatcher, b
     for parent in ("SB10001", "SB10002"):
         assert scanner.post("/api/v1/scans/parent/", {"qr_id": parent, "scan_id": str(uuid.uuid4())}, format="json").status_code == 201
         for n in range(30):
-            body = {"parent": parent, "qr_id": f"{parent}-C{n:02d}", "scan_id": str(uuid.uuid4())}
+            body = {"parent": parent, "qr_id": f"K{parent}-C{n:02d}", "scan_id": str(uuid.uuid4())}
             assert scanner.post("/api/v1/scans/child/", body, format="json").status_code == 201
-    duplicate = scanner.post("/api/v1/scans/child/", {"parent": "SB10001", "qr_id": "SB10001-C00"}, format="json")
+    duplicate = scanner.post("/api/v1/scans/child/", {"parent": "SB10001", "qr_id": "KSB10001-C00"}, format="json")
     assert duplicate.status_code == 200 and duplicate.json()["duplicate"] is True
     full = scanner.post("/api/v1/scans/child/", {"parent": "SB10001", "qr_id": "EXTRA-01"}, format="json")
     assert full.json()["code"] == "capacity_reached"
-    assert scanner.post("/api/v1/scans/undo/", {"parent": "SB10002"}, format="json").json()["removed"] == "SB10002-C29"
-    assert scanner.post("/api/v1/scans/child/", {"parent": "SB10002", "qr_id": "SB10002-C29"}, format="json").status_code == 201
+    assert scanner.post("/api/v1/scans/undo/", {"parent": "SB10002"}, format="json").json()["removed"] == "KSB10002-C29"
+    assert scanner.post("/api/v1/scans/child/", {"parent": "SB10002", "qr_id": "KSB10002-C29"}, format="json").status_code == 201
 
     assert billing.post("/api/v1/bills/", {"bill_id": "TRUCK-1", "capacity": 2, "destination": "Delhi",
                                             "vehicle_number": "DL01AB1234"}, format="json").status_code == 201

@@ -14,7 +14,7 @@ from billing.services import (
     bill_reopen,
     bill_update,
 )
-from tests.helpers import fill_parent, new_scan_id, refused
+from tests.helpers import fill_parent, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -129,17 +129,6 @@ def test_a_child_bag_cannot_go_on_a_bill(biller, settings):
     Bag.objects.create(qr_id="OLDC0001", kind="child")
     make_bill(biller)
     refused("is_child", bill_add_parent, user=biller, bill_id="BILL-1", parent_qr="OLDC0001")
-
-
-def test_add_parent_is_idempotent_by_scan_id(biller, dispatcher):
-    make_bill(biller, capacity=2)
-    fill_parent(dispatcher, "SB00001", 1)
-    scan_id = new_scan_id()
-    bill_add_parent(user=biller, bill_id="BILL-1", parent_qr="SB00001", scan_id=scan_id)
-    again = bill_add_parent(user=biller, bill_id="BILL-1", parent_qr="SB00001", scan_id=scan_id)
-    assert again.replayed is True and again.duplicate is False
-    refused("idempotency_mismatch", bill_add_parent, user=biller, bill_id="BILL-2", parent_qr="SB00001", scan_id=scan_id)
-    assert Bill.objects.get().parent_count == 1
 
 
 def test_remove_parent(biller, dispatcher):

@@ -7,10 +7,12 @@ import pytest
 from bags.models import Bag, BagStatus, Link
 from billing.models import Bill, BillBag
 from billing.services import bill_add_parent, bill_create
-from scans.models import IdempotencyRecord, Scan, ScanKind
+from scans.models import Scan, ScanKind
 from scans.services import scan_child, scan_parent, undo_last_scan
 from tests.concurrency import race
 from tests.helpers import child_code
+from tracetrack.api.idempotency import idempotent_answer
+from tracetrack.models import IdempotencyRecord
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -35,16 +37,44 @@ def test_one_child_into_ten_parents_gives_one_link(dispatcher):
     assert sum(Bag.objects.filter(kind="parent").values_list("child_count", flat=True)) == 1
 
 
+def _idempotent(user, scan_id, action, params, call):
+    """What the API does with a scan request that carries `scan_id` (its answer rendered)."""
+
+    def produce():
+        result = call()
+        duplicate = getattr(result, "duplicate", False)
+        return (200 if duplicate else 201), {"scan": result.scan.pk, "duplicate": duplicate}
+
+    return idempotent_answer(scan_id=scan_id, action=action, user=user, params=params, produce=produce)
+
+
 def test_one_scan_id_sent_by_ten_threads_gives_one_scan_and_one_link(dispatcher):
     scan_parent(user=dispatcher, qr_id="SB00001")
-    scan_id = str(uuid.uuid4())
-    results, codes = race(
-        10, lambda i: scan_child(user=dispatcher, parent_qr="SB00001", qr_id="CH000001", scan_id=scan_id)
-    )
+    scan_id = uuid.uuid4()
+    results, codes = race(10, lambda i: _idempotent(
+        dispatcher, scan_id, "scan.child", {"parent": "SB00001", "qr_id": "CH000001"},
+        lambda: scan_child(user=dispatcher, parent_qr="SB00001", qr_id="CH000001", scan_id=scan_id),
+    ))
     assert len(results) == 10 and not codes
-    assert sum(1 for r in results if not r.replayed) == 1
-    assert {r.scan.pk for r in results} == {Scan.objects.get(kind=ScanKind.CHILD).pk}
+    linking = Scan.objects.get(kind=ScanKind.CHILD)
+    # Every thread got the first answer, byte for byte: the scan that linked, not "duplicate".
+    assert set(results) == {(201, f'{{"scan":{linking.pk},"duplicate":false}}'.encode())}
     assert Link.objects.count() == 1 and Bag.objects.get(qr_id="SB00001").child_count == 1
+    assert IdempotencyRecord.objects.count() == 1
+
+
+def test_one_new_parent_scan_id_sent_by_ten_threads_gives_one_scan(dispatcher):
+    """Twins of a parent scan meet on the scan log's unique scan_id (no row lock comes
+    first): the losers' inserts fail, and they answer as the winner did."""
+    scan_id = uuid.uuid4()
+    results, codes = race(10, lambda i: _idempotent(
+        dispatcher, scan_id, "scan.parent", {"qr_id": "SB00001", "dispatch_area": ""},
+        lambda: scan_parent(user=dispatcher, qr_id="SB00001", scan_id=scan_id),
+    ))
+    assert len(results) == 10 and not codes
+    scan = Scan.objects.get()
+    assert set(results) == {(201, f'{{"scan":{scan.pk},"duplicate":false}}'.encode())}
+    assert scan.scan_id == scan_id and Bag.objects.count() == 1
     assert IdempotencyRecord.objects.count() == 1
 
 

@@ -1,50 +1,198 @@
-"""Replaying the first answer to a request with a `scan_id`, byte for byte.
+"""Idempotent requests by client `scan_id` (API.md, Scans): the one mechanism, at the API
+boundary.
 
-The service records the outcome of a `scan_id` (see scans.idempotency); this layer keeps
-the exact body and status it sent, in the same transaction, so that a retry — even one
-that raced the first request — gets the very same answer.
+A phone that lost an answer sends the same request again with the same `scan_id`. The
+first answer — success or refusal, status and body byte for byte — is stored in the same
+transaction as the change it answers (`IdempotencyRecord`), so the retry gets exactly that
+answer and changes nothing. A `scan_id` belongs to the user and the request that first used
+it: the same id with another body, another user, another endpoint, or the id of a scan that
+was made without one (its `scan_id` is visible in `GET /scans/`), is 422
+`idempotency_mismatch`.
+
+The input is validated before any of this (a malformed request is a 400 and never replays
+anything, and a 400 is never stored). Then, in one transaction:
+
+1. one statement looks for an earlier use of the id: its record, or a row of a model that
+   holds scan ids of its own (`held_by`: the scan log) — found, it is replayed or refused;
+2. the service runs (in its own savepoint) and its answer is rendered;
+3. one statement stores the answer, `INSERT … ON CONFLICT DO NOTHING`. A twin request that
+   committed first in the meantime makes this insert find a row: this transaction is rolled
+   back, whatever the service did, and the twin's answer is replayed. A twin that is still
+   running makes the insert wait for its commit (the primary key), so two twins never both
+   apply.
 """
 
+import hashlib
 import json
+import uuid
 from collections.abc import Callable
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
+from django.http import HttpResponse
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.utils.encoders import JSONEncoder
 
-from scans.idempotency import parse_scan_id
-from scans.models import IdempotencyRecord
-from tracetrack.errors import IdempotencyMismatch, ServiceError
+from tracetrack.errors import IdempotencyMismatch, InvalidInput, ServiceError
+from tracetrack.models import IdempotencyRecord
 
+# A request's work: `(status, body)`, or a ServiceError for a refusal.
 Produce = Callable[[], tuple[int, dict]]
+# An answer as sent: status and the rendered JSON body.
+Answer = tuple[int, bytes]
+
+_JSON = JSONRenderer()
+_HOLDERS: list[tuple[type[Model], str]] = []
 
 
-def _run(produce: Produce) -> tuple[int, dict]:
+class ScanIdField(serializers.UUIDField):
+    """A client `scan_id` (API.md, Scans): a UUID written as a string. `null` or absent
+    means none; anything else — the empty or a blank string, a number — is a 400."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("help_text", "a client UUID for idempotent retries")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> uuid.UUID:
+        if not isinstance(data, str | uuid.UUID):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data.strip() if isinstance(data, str) and data.strip() else data)
+
+
+def held_by(model: type[Model], field: str = "scan_id") -> None:
+    """`model` keeps scan ids in its unique column `field` (the scan log does, for scans made
+    without a client id too): such an id is taken, and reusing it is a mismatch. Apps
+    register their models when they are ready, so the kernel imports none of them."""
+    if (model, field) not in _HOLDERS:
+        _HOLDERS.append((model, field))
+
+
+def fingerprint(action: str, user, params: dict[str, Any]) -> str:
+    """What a request asked, as one hash: the action, the user and the normalised fields."""
+    canonical = json.dumps({"action": action, "user": user.pk, "params": params}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def answer(produce: Produce) -> Answer:
+    """Run `produce`; a refusal becomes its error body."""
     try:
-        return produce()
+        status, body = produce()
     except ServiceError as exc:
-        if isinstance(exc, IdempotencyMismatch):
-            raise
-        return exc.status, exc.as_dict()
+        status, body = exc.status, exc.as_dict()
+    return status, _JSON.render(body)
 
 
-def idempotent_response(raw_scan_id, produce: Produce) -> Response:
-    """Call `produce()` (a service call and its rendering: `(status, body)`); refusals
-    become their error body. With a `scan_id`, the first answer is stored and replayed."""
-    scan_id = parse_scan_id(raw_scan_id)
+class _Raced(Exception):
+    """A twin request stored its answer first: undo this one's work."""
+
+
+def idempotent_answer(*, scan_id: uuid.UUID | None, action: str, user, params: dict[str, Any],
+                      produce: Produce) -> Answer:
+    """The answer to a request with this `scan_id`: the first one's, or the one `produce()`
+    makes now (and stores with its change). `params` are the request's fields, validated
+    and normalised (codes trimmed and upper-cased), so that a retry spelled differently is
+    still the same request. Without a `scan_id`, simply `produce()`'s answer."""
     if scan_id is None:
-        status, body = _run(produce)
-        return Response(body, status=status)
-    with transaction.atomic():
-        status, body = _run(produce)
-        content = json.dumps(body, cls=JSONEncoder)
-        # The first answer is stored (one statement); a replay finds one stored already.
-        stored = IdempotencyRecord.objects.filter(pk=scan_id, response__isnull=True).update(
-            response={"status": status, "content": content}
+        return answer(produce)
+    asked = fingerprint(action, user, params)
+    try:
+        with transaction.atomic():
+            earlier = _earlier_use(scan_id)
+            if earlier is None:
+                try:
+                    status, content = answer(produce)
+                except IntegrityError:
+                    # The service's own insert of this scan_id met a twin's that committed
+                    # meanwhile (its savepoint is rolled back): answer as the twin did.
+                    earlier = _earlier_use(scan_id)
+                    if earlier is None:
+                        raise
+                else:
+                    if status == InvalidInput.status:
+                        return status, content  # bad input is never stored
+                    if _store(scan_id, action, asked, user, status, content):
+                        return status, content
+                    raise _Raced
+    except _Raced:
+        earlier = _earlier_use(scan_id)
+    return _replay(earlier, action, asked)
+
+
+def idempotent_response(request, *, scan_id: uuid.UUID | None, action: str, params: dict[str, Any],
+                        produce: Produce) -> HttpResponse:
+    """`idempotent_answer` as the response of an API view: the stored bytes for JSON
+    clients, rendered again for the browsable API."""
+    status, content = idempotent_answer(scan_id=scan_id, action=action, user=request.user, params=params,
+                                        produce=produce)
+    renderer = getattr(request, "accepted_renderer", None)
+    if renderer is not None and renderer.format != "json":
+        return Response(json.loads(content), status=status)
+    return HttpResponse(content, status=status, content_type=_JSON.media_type)
+
+
+def _earlier_use(scan_id: uuid.UUID) -> IdempotencyRecord | None:
+    """The earlier use of `scan_id`, in one statement: its record, or a record-less stand-in
+    (`action` empty) when only a holder's row has it. None when the id is new."""
+    meta = IdempotencyRecord._meta
+    q = connection.ops.quote_name
+    key = meta.pk.get_db_prep_value(scan_id, connection)
+    selects = [
+        f"SELECT {q('action')}, {q('fingerprint')}, {q('response')} FROM {q(meta.db_table)} "
+        f"WHERE {q(meta.pk.column)} = %s"
+    ]
+    params: list[Any] = [key]
+    for model, field_name in _HOLDERS:
+        field = model._meta.get_field(field_name)
+        selects.append(
+            f"SELECT '', '', NULL FROM {q(model._meta.db_table)} WHERE {q(field.column)} = %s"
         )
-        if stored:
-            return Response(json.loads(content), status=status)
-        record = IdempotencyRecord.objects.filter(pk=scan_id).first()
-        if record is None or record.response is None:  # refused before anything was recorded (a 400)
-            return Response(body, status=status)
-        return Response(json.loads(record.response["content"]), status=record.response["status"])
+        params.append(field.get_db_prep_value(scan_id, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    action, asked, response = max(rows, key=lambda row: row[0] != "")  # the record, when there is one
+    if isinstance(response, str):  # the raw column of a JSON field
+        response = json.loads(response)
+    return IdempotencyRecord(scan_id=scan_id, action=action, fingerprint=asked, response=response)
+
+
+def _store(scan_id: uuid.UUID, action: str, asked: str, user, status: int, content: bytes) -> bool:
+    """Insert the record with its answer; False when a twin's record is there first (or
+    arrives while this waits: the primary key makes this wait for the twin's commit)."""
+    meta = IdempotencyRecord._meta
+    q = connection.ops.quote_name
+    values = {
+        "scan_id": scan_id,
+        "action": action,
+        "fingerprint": asked,
+        "user": user.pk,
+        "created_at": timezone.now(),
+        "response": {"status": status, "content": content.decode()},
+    }
+    fields = [meta.get_field(name) for name in values]
+    columns = ", ".join(q(field.column) for field in fields)
+    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]
+    sql = (
+        f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({q(meta.pk.column)}) DO NOTHING RETURNING {q(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+def _replay(earlier: IdempotencyRecord, action: str, asked: str) -> Answer:
+    if earlier.action != action or earlier.fingerprint != asked or not earlier.response:
+        return answer(_mismatch)
+    return earlier.response["status"], earlier.response["content"].encode()
+
+
+def _mismatch():
+    raise IdempotencyMismatch()
