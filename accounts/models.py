@@ -103,7 +103,8 @@ class AuditLog(models.Model):
     actor_username = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=50)
     entity_type = models.CharField(max_length=50)
-    entity_id = models.CharField(max_length=100, blank=True)
+    # As long as the longest key it names: a username (150).
+    entity_id = models.CharField(max_length=150, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

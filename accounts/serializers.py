@@ -12,7 +12,7 @@ class AreaSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    dispatch_area = serializers.CharField(source="dispatch_area.code", default=None, read_only=True)
+    dispatch_area = serializers.CharField(source="dispatch_area.code", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = User
@@ -20,7 +20,7 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
-    dispatch_area = serializers.CharField(source="dispatch_area.code", default=None, read_only=True)
+    dispatch_area = serializers.CharField(source="dispatch_area.code", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = User
@@ -31,7 +31,7 @@ class UserWriteSerializer(serializers.Serializer):
     """Creating (all of username, password, role) or changing a user (any field but
     username). Rules (own_role, last_admin, area for dispatchers) are the services'."""
 
-    username = serializers.CharField(max_length=150)
+    username = serializers.CharField(max_length=150, validators=[User.username_validator])
     email = serializers.EmailField(required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=Role.choices)
     dispatch_area = serializers.CharField(required=False, allow_null=True, allow_blank=True)

@@ -45,6 +45,24 @@ def _check_role(role: str) -> str:
     return role
 
 
+USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
+
+
+def _check_username(username: str) -> str:
+    """Trimmed; 1–150 letters, digits and @ . + - _ (Django's username rule): no markup, no
+    control characters, nothing longer than the column."""
+    username = str(username or "").strip()
+    if not username:
+        raise invalid("username", "A username is required.")
+    if len(username) > USERNAME_MAX_LENGTH:
+        raise invalid("username", f"A username has at most {USERNAME_MAX_LENGTH} characters.")
+    try:
+        User.username_validator(username)
+    except ValidationError:
+        raise invalid("username", "A username may contain only letters, digits and @ . + - _ characters.") from None
+    return username
+
+
 def _check_password(password: str, user: User) -> None:
     try:
         validate_password(password, user)
@@ -102,9 +120,7 @@ def user_create(
     `None` makes an account that cannot log in until one is set."""
     if actor is not None:
         require(actor, "user.manage")
-    username = (username or "").strip()
-    if not username:
-        raise invalid("username", "A username is required.")
+    username = _check_username(username)
     user = User(username=username, email=(email or "").strip())
     _apply_role(user, _check_role(role), area_by_code(dispatch_area))
     if password is None:
@@ -190,9 +206,11 @@ def user_delete(*, actor: User | None, target: User) -> None:
     if target.is_active and target.role == Role.ADMIN:
         _ensure_other_active_admin(target)
     before = _snapshot(target)
+    # The audit row first: the actor may be the user being deleted (the delete then empties
+    # its actor column, and `actor_username` keeps the name).
+    audit(actor=actor, action="user.delete", entity_type="user", entity_id=before["username"], before=before)
     target.delete()
     data_changed()
-    audit(actor=actor, action="user.delete", entity_type="user", entity_id=before["username"], before=before)
 
 
 def _hash_token(raw: str) -> str:

@@ -2,11 +2,17 @@
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import redirect, render
 from django_ratelimit.core import is_ratelimited
 
 from accounts.lockout import lockout_response
 from tracetrack.api.throttling import client_ip
+from tracetrack.forms import BoundedUsernameMixin
+
+
+class LoginForm(BoundedUsernameMixin, AuthenticationForm):
+    """Django's login form, with the username's length checked."""
 
 
 class LoginView(auth_views.LoginView):
@@ -15,6 +21,7 @@ class LoginView(auth_views.LoginView):
     attempts per IP."""
 
     template_name = "registration/login.html"
+    form_class = LoginForm
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):

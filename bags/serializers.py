@@ -29,13 +29,13 @@ def _bill_id(parent: Bag | None) -> str | None:
 class BagSerializer(serializers.ModelSerializer):
     """Use with `bags.selectors.bags_visible_to`, which joins what this reads."""
 
-    dispatch_area = serializers.CharField(source="dispatch_area.code", default=None, read_only=True)
+    dispatch_area = serializers.CharField(source="dispatch_area.code", default=None, read_only=True, allow_null=True)
     child_count = serializers.SerializerMethodField()
     capacity = serializers.SerializerMethodField()
     weight_kg = serializers.SerializerMethodField()
     parent = serializers.SerializerMethodField()
     bill = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Bag

@@ -15,7 +15,7 @@ class BillSerializer(serializers.ModelSerializer):
     child_count = serializers.IntegerField(source="child_total", read_only=True)
     expected_weight_kg = serializers.SerializerMethodField()
     actual_weight_kg = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Bill

@@ -48,6 +48,9 @@ class Scan(models.Model):
             models.Index(fields=["-timestamp"], name="scan_time"),
             models.Index(fields=["user", "-timestamp"], name="scan_user_time"),
             models.Index(fields=["dispatch_area", "-timestamp"], name="scan_area_time"),
+            # `?bag=` and `?parent=` of GET /scans/ match the codes kept on the row.
+            models.Index(fields=["qr_id", "-timestamp"], name="scan_code_time"),
+            models.Index(fields=["parent_qr", "-timestamp"], name="scan_parent_code_time", condition=~Q(parent_qr="")),
         ]
 
     def __str__(self):

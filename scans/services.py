@@ -213,18 +213,22 @@ def _in_parent(child: Bag, parent: Bag) -> bool:
     return current_parent is not None and current_parent.pk == parent.pk
 
 
-def _child_refusal(child: Bag) -> ScanRefused | None:
-    """Why an existing bag that is not in this parent cannot go into it, if it cannot."""
+def _child_refusal(user: User, child: Bag) -> ScanRefused | None:
+    """Why an existing bag that is not in this parent cannot go into it, if it cannot. A
+    dispatcher is not told which parent of another area holds it (rule 7: they cannot see
+    that parent)."""
     if child.kind != BagKind.CHILD:
         return ScanRefused("is_parent", f"{child.qr_id} is a parent bag, not a child.")
     current_parent = _current_parent(child)
-    if current_parent is not None:
-        return ScanRefused(
-            "already_linked",
-            f"{child.qr_id} is already in parent {current_parent.qr_id}.",
-            current_parent=current_parent.qr_id,
-        )
-    return None
+    if current_parent is None:
+        return None
+    if user.is_dispatcher and current_parent.dispatch_area_id != user.dispatch_area_id:
+        return ScanRefused("already_linked", f"{child.qr_id} is already in another parent.", current_parent=None)
+    return ScanRefused(
+        "already_linked",
+        f"{child.qr_id} is already in parent {current_parent.qr_id}.",
+        current_parent=current_parent.qr_id,
+    )
 
 
 @transaction.atomic
@@ -251,7 +255,7 @@ def _scan_children(
             continue
         if parent_refusal is unset:
             parent_refusal = _parent_refusal(user, parent)
-        refusal = parent_refusal or (_child_refusal(child) if child is not None else None)
+        refusal = parent_refusal or (_child_refusal(user, child) if child is not None else None)
         if refusal is None and count >= capacity:
             refusal = ScanRefused("capacity_reached", f"Parent {parent_code} is full ({capacity} children).")
         if refusal is not None:
@@ -318,7 +322,7 @@ def _create_children(user, parent, items, accepted, existing, outcomes) -> dict[
             arrived = _lock_children(missing)
             for code, bag in arrived.items():
                 existing[code] = bag
-                refusal = _child_refusal(bag)
+                refusal = _child_refusal(user, bag)
                 if refusal is not None:
                     outcomes[accepted.pop(code)] = refusal
             missing = [code for code in missing if code not in arrived]

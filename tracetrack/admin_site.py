@@ -7,8 +7,10 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django_otp import devices_for_user, user_has_device
 from django_otp.forms import OTPAuthenticationFormMixin
 
+from tracetrack.forms import BoundedUsernameMixin
 
-class OptionalOTPAuthenticationForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):
+
+class OptionalOTPAuthenticationForm(BoundedUsernameMixin, OTPAuthenticationFormMixin, AdminAuthenticationForm):
     """Password, plus a one-time code when the user has a confirmed TOTP device."""
 
     otp_device = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -77,7 +77,9 @@ def test_page_size_is_clamped_to_200(api, dispatcher):
         fill(dispatcher, f"SB0000{n}", 30, start=n * 100)
     body = api(dispatcher).get("/api/v1/bags/", {"page_size": 5000}).json()
     assert len(body["results"]) == 200 and body["next"]
-    assert len(api(dispatcher).get("/api/v1/bags/", {"page_size": "abc"}).json()["results"]) == 50
+    for wrong in ("abc", "null", "", "0", "-3", "1.5"):  # a value of the wrong type: 400 (issue 12, 10)
+        response = api(dispatcher).get("/api/v1/bags/", {"page_size": wrong})
+        assert response.status_code == 400 and "page_size" in response.json()["errors"], wrong
 
 
 def test_create_bag(api, biller, dispatcher):

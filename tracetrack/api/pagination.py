@@ -14,11 +14,16 @@ class ApiCursorPagination(CursorPagination):
     ordering = "-created_at"
 
     def get_page_size(self, request):
-        try:
-            size = int(request.query_params.get(self.page_size_query_param, self.page_size))
-        except (TypeError, ValueError):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
             return self.page_size
-        return min(max(size, 1), self.max_page_size)
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise exceptions.ValidationError({self.page_size_query_param: ["page_size must be a whole number, 1 or more."]})
+        return min(size, self.max_page_size)
 
     def decode_cursor(self, request):
         # DRF answers a bad cursor with 404; it is bad input, so 400 on the `cursor` field.

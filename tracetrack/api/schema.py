@@ -12,7 +12,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-    current_parent = serializers.CharField(required=False)
+    current_parent = serializers.CharField(required=False, allow_null=True,
+                                           help_text="null when that parent is in another area")
     current_bill = serializers.CharField(required=False)
 
 
