@@ -47,9 +47,7 @@
   }
 
   var queue = new window.TT.Queue("bill-" + billId, csrf, onAnswer, function (n, refusal) {
-    pendingEl.hidden = n === 0;
-    pendingEl.textContent = n + " waiting for the network; they will be sent in order." +
-      (refusal ? " " + window.TT.explain(refusal.status, refusal.data) : "");
+    window.TT.showPending(pendingEl, n, refusal);
   });
 
   function handle(raw) {
@@ -57,7 +55,10 @@
     if (!code) return;
     var item = { path: "bills/" + encodeURIComponent(billId) + "/parents/", body: { qr_id: code, scan_id: window.TT.uuid() } };
     queue.send(item).then(function (answer) {
-      if (answer.queued) say("info", "No network: " + code + " saved on this device and will be sent.");
+      if (answer.queued && answer.signedOut) {
+        say("err", "Signed out — " + code + " is kept on this device and sent after you ");
+        feedbackEl.appendChild(window.TT.loginLink());
+      } else if (answer.queued) say("info", "No network: " + code + " saved on this device and will be sent.");
       else onAnswer(item, answer, false);
     });
   }

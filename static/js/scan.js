@@ -39,7 +39,9 @@
     labelEl.textContent = "Scan a child bag (or the next parent)";
     undoButton.disabled = false;
     listEl.innerHTML = "";
-    (children || []).slice().reverse().forEach(function (c) { addChild(c, false); });
+    // `children` come in the order they were linked (the API's); each goes on top, so the
+    // newest ends up first, as a scan adds it, and the list's numbers sit on the right bags.
+    (children || []).forEach(function (c) { addChild(c, false); });
     showCount();
     if (window.history && history.replaceState) history.replaceState(null, "", "/scan/" + encodeURIComponent(code) + "/");
   }
@@ -105,9 +107,7 @@
     // Once everything queued is through, take the parent's state from the server.
     if (waiting > 0 && n === 0 && state.parent) loadChildren(state.parent);
     waiting = n;
-    pendingEl.hidden = n === 0;
-    pendingEl.textContent = n + (n === 1 ? " scan waits" : " scans wait") + " for the network; they will be sent in order." +
-      (refusal ? " " + window.TT.explain(refusal.status, refusal.data) : "");
+    window.TT.showPending(pendingEl, n, refusal);
   });
 
   function submit(path, body) {
@@ -120,7 +120,13 @@
           addChild(body.qr_id, true);
           if (state.count !== null) { state.count += 1; showCount(); }
         }
-        say("info", "No network: " + body.qr_id + " saved on this phone and will be sent.");
+        if (answer.signedOut) {
+          say("err", "Signed out — " + body.qr_id + " is kept on this phone and sent after you ");
+          feedbackEl.appendChild(window.TT.loginLink());
+          feedbackEl.appendChild(document.createTextNode("."));
+        } else {
+          say("info", "No network: " + body.qr_id + " saved on this phone and will be sent.");
+        }
         return;
       }
       onAnswer(item, answer, false);

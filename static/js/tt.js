@@ -56,9 +56,10 @@
   }
 
   /* A queue of requests waiting for the network, kept in localStorage so that a reload or a
-     dead battery does not lose scans. */
+     dead battery does not lose scans. One queue per signed-in user: scans wait for the
+     person who made them, never go out under someone else's login. */
   function Queue(name, csrf, onAnswer, onChange) {
-    this.key = "tt-queue-" + name;
+    this.key = "tt-queue-" + (document.body.dataset.user || "") + "-" + name;
     this.csrf = csrf;
     this.onAnswer = onAnswer;
     this.onChange = onChange;
@@ -89,6 +90,12 @@
       return Promise.resolve({ queued: true });
     }
     return api(this.csrf, item.path, item.body).then(function (answer) {
+      if (answer.status === 401) {
+        // The session ended: keep the scan (with its scan_id) until the user logs in again.
+        self.stalled = answer;
+        self.push(item);
+        return { queued: true, signedOut: true };
+      }
       return answer;
     }, function () {
       self.push(item);
@@ -162,7 +169,31 @@
     input.focus();
   }
 
-  window.TT = { uuid: uuid, api: api, Queue: Queue, feedback: feedback, keepFocus: keepFocus, explain: explain };
+  /* The line under the scan input that says how many scans wait, and why: a signed-out
+     session gets a link to log in again (and come back here, where they are sent). */
+  function showPending(el, n, stalled) {
+    el.hidden = n === 0;
+    el.textContent = n + (n === 1 ? " scan waits" : " scans wait") + " for the network; they will be sent in order.";
+    if (!stalled) return;
+    if (stalled.status === 401) {
+      el.appendChild(document.createTextNode(" Signed out — "));
+      el.appendChild(loginLink());
+      el.appendChild(document.createTextNode("; they are kept on this device and sent after the login."));
+    } else {
+      el.appendChild(document.createTextNode(" " + explain(stalled.status, stalled.data)));
+    }
+  }
+
+  function loginLink() {
+    var link = document.createElement("a");
+    link.href = "/login/?next=" + encodeURIComponent(location.pathname);
+    link.className = "login-again";
+    link.textContent = "log in again";
+    return link;
+  }
+
+  window.TT = { uuid: uuid, api: api, Queue: Queue, feedback: feedback, keepFocus: keepFocus, explain: explain,
+                showPending: showPending, loginLink: loginLink };
 })();
 /* Camera scanning: the browser's BarcodeDetector where it exists (Chrome on Android);
    elsewhere a still frame every ~0.8 s goes to /api/v1/scans/decode/ (zxing-cpp on the server). */
@@ -171,7 +202,7 @@
   function Camera(video, canvas, csrf, onCode, onError) {
     this.video = video; this.canvas = canvas; this.csrf = csrf;
     this.onCode = onCode; this.onError = onError;
-    this.stream = null; this.timer = null; this.last = { code: "", at: 0 };
+    this.stream = null; this.timer = null; this.last = "";
   }
   Camera.prototype.running = function () { return !!this.stream; };
   Camera.prototype.start = function () {
@@ -198,19 +229,22 @@
   };
   Camera.prototype.stop = function () {
     clearInterval(this.timer); this.timer = null;
+    this.last = "";
     if (this.stream) this.stream.getTracks().forEach(function (t) { t.stop(); });
     this.stream = null;
   };
-  Camera.prototype.found = function (code) {
-    var now = Date.now(), same = code === this.last.code && now - this.last.at < 2500;
-    this.last = { code: code, at: now };
-    if (same) return;  // the same label still in view: it counts again only after 2.5 s out of view
-    this.onCode(code);
+  /* What one frame showed: a code, or "" for none. A code is handed on once when it comes
+     into view; it counts again only after another code, or no code at all, was seen in
+     between — however long the label stays in view, and however slow the decoding is. */
+  Camera.prototype.seen = function (code) {
+    if (code === this.last) return;
+    this.last = code;
+    if (code) this.onCode(code);
   };
   Camera.prototype.detectInBrowser = function (detector) {
     var self = this;
     detector.detect(this.video).then(function (codes) {
-      if (codes.length) self.found(codes[0].rawValue);
+      self.seen(codes.length ? codes[0].rawValue : "");
     }, function () {});
   };
   Camera.prototype.detectOnServer = function () {
@@ -224,7 +258,9 @@
       form.append("image", blob, "frame.png");
       window.TT.api(self.csrf, "scans/decode/", form).then(function (answer) {
         self.pending = false;
-        if (answer.status === 200 && answer.data.codes.length) self.found(answer.data.codes[0]);
+        // 400: the frame holds no readable code. Anything else says nothing about the frame.
+        if (answer.status === 200) self.seen(answer.data.codes.length ? answer.data.codes[0] : "");
+        else if (answer.status === 400) self.seen("");
       }, function () { self.pending = false; });
     }, "image/png");
   };

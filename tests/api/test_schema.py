@@ -9,10 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from rest_framework.test import APIClient
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.generation import GenerationMode
 
 from accounts.services import token_create
 from tracetrack.wsgi import application
@@ -68,26 +70,43 @@ def keep_test_connection():
 
 
 @pytest.fixture
-def admin_token(admin_user, settings, keep_test_connection):
+def tokens(admin_user, dispatcher, settings, keep_test_connection):
+    """A dispatcher's and an admin's token, and a little data for the paths to name."""
+    from billing.services import bill_create
+    from tests.helpers import fill_parent
+
     settings.RATELIMIT_ENABLE = False
     settings.AXES_ENABLED = False
-    return token_create(user=admin_user, name="schemathesis")[1]
+    fill_parent(dispatcher, "SB00001", 3)
+    bill_create(user=admin_user, bill_id="BILL-1", capacity=5, destination="D", vehicle_number="V")
+    return {"dispatcher": token_create(user=dispatcher, name="schemathesis")[1],
+            "admin": token_create(user=admin_user, name="schemathesis")[1]}
 
 
-def test_api_keeps_to_its_schema(admin_token, dispatcher):
-    """Every operation with generated data: never a 5xx, and every answer (status, content
-    type, body) as the schema documents it. Driven through schemathesis' strategies
-    directly: its pytest plugin does not support pytest 9 yet."""
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda mode: mode.value)
+@pytest.mark.parametrize("role", ["dispatcher", "admin"])
+def test_api_keeps_to_its_schema(tokens, role, mode):
+    """Every operation with generated data (valid, then invalid), as a dispatcher and as an
+    admin: never a 5xx, and every answer (status, content type, body) as the schema
+    documents it. Driven through schemathesis' strategies directly: its pytest plugin does
+    not support pytest 9 yet. Every failing operation is reported, not only the first."""
     api_schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    if mode == GenerationMode.NEGATIVE:
+        checks.append(negative_data_rejection)
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 28
-
+    headers = {"Authorization": f"Bearer {tokens[role]}"}
+    failures = []
     for operation in operations:
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def keeps_to_schema(case):
-            case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=checks)
+            case.call_and_validate(headers=headers, checks=checks)
 
-        keeps_to_schema()
+        try:
+            keeps_to_schema()
+        except Exception as exc:  # noqa: BLE001 - each failure is collected and reported below
+            failures.append(f"{operation.label}: {str(exc)[:1500]}")
+    assert not failures, "\n\n".join(failures)

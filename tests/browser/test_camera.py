@@ -82,3 +82,20 @@ def test_camera_reads_a_parent_label(phone_factory, camera_browser, dispatcher):
     expect(page.locator("#camera-box")).to_be_hidden()
     expect(page.locator("#camera")).to_have_attribute("aria-pressed", "false")
     assert page.evaluate("document.getElementById('video').srcObject.getTracks()[0].readyState") == "ended"
+
+
+def test_a_code_counts_again_only_after_another_code_or_none_was_seen(phone, dispatcher):
+    """Issue 12, 12: however long a label stays in view (and however slowly the server
+    decodes), it is sent once; it is sent again after a frame with no code or another code."""
+    page = phone.login(dispatcher)
+    sent = page.evaluate("""() => {
+        const sent = [];
+        const camera = new window.TT.Camera(null, null, "", code => sent.push(code), () => {});
+        for (const code of ["SB00030", "SB00030", "SB00030", "", "SB00030", "CH-1", "SB00030", "SB00030"]) {
+            camera.seen(code);
+        }
+        camera.stop();  // a camera started again sees the label as new
+        camera.seen("SB00030");
+        return sent;
+    }""")
+    assert sent == ["SB00030", "SB00030", "CH-1", "SB00030", "SB00030"]

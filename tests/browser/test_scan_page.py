@@ -160,7 +160,7 @@ def test_offline_scans_wait_and_are_sent_once(phone, dispatcher):
     expect(page.locator("#children li.pending")).to_have_count(5)
     expect(page.locator("#count")).to_have_text("8")
     phone.snap("offline-queued")
-    queued = json.loads(page.evaluate("localStorage.getItem('tt-queue-scans')"))
+    queued = json.loads(page.evaluate("localStorage.getItem('tt-queue-disp_lucknow-scans')"))
     assert [item["body"]["qr_id"] for item in queued] == offline_codes
     assert Bag.objects.get(qr_id="SB00006").child_count == 3, "nothing reached the server yet"
 
@@ -168,6 +168,9 @@ def test_offline_scans_wait_and_are_sent_once(phone, dispatcher):
     expect(page.locator("#pending")).to_be_hidden(timeout=15_000)
     expect(page.locator("#children li.pending")).to_have_count(0)
     expect(page.locator("#count")).to_have_text("8")
+    # Reloaded from the server once the queue is through: still newest first (issue 12, 11).
+    expected_order = [*reversed(offline_codes), *(child_code(n, "ONL") for n in (2, 1, 0))]
+    expect(page.locator("#children li")).to_have_text(expected_order)
     phone.snap("back-online")
 
     def assert_server_state():
@@ -183,17 +186,17 @@ def test_offline_scans_wait_and_are_sent_once(phone, dispatcher):
     # Replaying the very same queued requests (same scan_ids), as after a crash between
     # sending and hearing the answer, must not count anything twice. The page is reloaded
     # while the server cannot be reached: the waiting scans are announced at once.
-    page.evaluate("items => localStorage.setItem('tt-queue-scans', JSON.stringify(items))", queued)
+    page.evaluate("items => localStorage.setItem('tt-queue-disp_lucknow-scans', JSON.stringify(items))", queued)
     page.route("**/api/v1/scans/**", lambda route: route.abort("connectionfailed"))
     page.reload()
     expect(page.locator("#pending")).to_have_text("5 scans wait for the network; they will be sent in order.")
     phone.snap("reloaded-with-queue")
     page.unroute("**/api/v1/scans/**")
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_function("localStorage.getItem('tt-queue-scans') === '[]'", timeout=15_000)
+    page.wait_for_function("localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
     expect(page.locator("#pending")).to_be_hidden()
     expect(page.locator("#count")).to_have_text("8")
-    expect(page.locator("#children li")).to_have_count(8)
+    expect(page.locator("#children li")).to_have_text(expected_order)
     phone.snap("replayed")
     assert_server_state()
 
@@ -212,15 +215,97 @@ def test_queued_scans_survive_an_ended_session(phone, dispatcher):
     phone.context.set_offline(False)
 
     pending = page.locator("#pending")
-    expect(pending).to_contain_text("Your session ended: log in again.")
+    expect(pending).to_contain_text("Signed out — log in again")
     expect(pending).to_contain_text("2 scans wait")
+    expect(pending.locator("a.login-again")).to_have_attribute("href", "/login/?next=%2Fscan%2FSB00007%2F")
     phone.snap("session-ended")
-    assert len(json.loads(page.evaluate("localStorage.getItem('tt-queue-scans')"))) == 2
+    assert len(json.loads(page.evaluate("localStorage.getItem('tt-queue-disp_lucknow-scans')"))) == 2
     assert links_of("SB00007") == [child_code(0, "SES")]
 
     phone.login(dispatcher)  # back on /scan/, which sends what waited
-    page.wait_for_function("localStorage.getItem('tt-queue-scans') === '[]'", timeout=15_000)
+    page.wait_for_function("localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
     expect(pending).to_be_hidden()
     phone.snap("sent-after-login")
     assert sorted(links_of("SB00007")) == sorted([child_code(0, "SES"), *codes])
     assert Scan.objects.filter(qr_id__in=codes, user=dispatcher, undone_at=None).count() == 2
+
+
+def test_children_are_newest_first_in_every_path_that_fills_the_list(phone, dispatcher):
+    """Issue 12, 11: the list reloaded from the server was oldest first, so the numbers of
+    the reversed list sat on the wrong bags."""
+    fill_parent(dispatcher, "SB00011", 4, prefix="ORD")
+    newest_first = [child_code(n, "ORD") for n in (3, 2, 1, 0)]
+    page = phone.login(dispatcher)
+
+    wedge_scan(phone, "SB00011")  # an existing parent, its children fetched
+    expect(page.locator("#children li")).to_have_text(newest_first)
+    phone.snap("existing-parent")
+
+    wedge_scan(phone, "SB00012")  # another parent, then back
+    expect(page.locator("#children li")).to_have_count(0)
+    wedge_scan(phone, "SB00011")
+    expect(page.locator("#children li")).to_have_text(newest_first)
+
+    wedge_scan(phone, "ORD-NEW")  # a scan goes on top
+    expect(page.locator("#children li")).to_have_text(["ORD-NEW", *newest_first])
+
+    phone.goto("/scan/SB00011/", "rendered-by-the-server")
+    expect(page.locator("#children li")).to_have_text(["ORD-NEW", *newest_first])
+    # <ol reversed>: the top item carries the highest number, the count.
+    numbers = page.evaluate("""() => {
+        const items = [...document.querySelectorAll('#children li')];
+        const list = document.getElementById('children');
+        return {reversed: list.reversed, first: items.length};
+    }""")
+    assert numbers == {"reversed": True, "first": 5}
+
+
+def test_a_scan_sent_after_the_session_ended_is_kept_and_sent_after_the_login(phone, dispatcher):
+    """Issue 12, 13: online, but signed out — the scan must wait in the queue, the page says
+    so with a link to log in again, and the login sends it."""
+    fill_parent(dispatcher, "SB00013", 1, prefix="GONE")
+    page = phone.login(dispatcher)
+    wedge_scan(phone, "SB00013")
+    phone.context.clear_cookies()  # the session ends (idle, or logged out elsewhere)
+
+    wedge_scan(phone, "AFTER-001", expect_text="Signed out")
+    expect(page.locator("#feedback")).to_have_class("feedback err")
+    expect(page.locator("#feedback a.login-again")).to_be_visible()
+    expect(page.locator("#pending")).to_contain_text("1 scan waits")
+    expect(page.locator("#pending")).to_contain_text("Signed out — log in again")
+    wedge_scan(phone, "AFTER-002", expect_text="AFTER-002")  # queued behind the first, in order
+    phone.snap("signed-out")
+    queued = json.loads(page.evaluate("localStorage.getItem('tt-queue-disp_lucknow-scans')"))
+    assert [item["body"]["qr_id"] for item in queued] == ["AFTER-001", "AFTER-002"]
+    assert links_of("SB00013") == [child_code(0, "GONE")]
+
+    from tests.conftest import PASSWORD
+
+    page.click("#pending a.login-again")
+    page.wait_for_url("**/login/**")
+    page.fill("#id_username", dispatcher.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("form.stack button[type=submit]")
+    assert page.url.endswith("/scan/SB00013/")
+    page.wait_for_function("localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
+    expect(page.locator("#pending")).to_be_hidden()
+    expect(page.locator("#children li")).to_have_text(["AFTER-002", "AFTER-001", child_code(0, "GONE")])
+    phone.snap("sent-after-login")
+    assert sorted(links_of("SB00013")) == ["AFTER-001", "AFTER-002", child_code(0, "GONE")]
+    assert Scan.objects.filter(qr_id__in=["AFTER-001", "AFTER-002"], user=dispatcher).count() == 2
+
+
+def test_another_user_on_the_same_phone_does_not_send_the_waiting_scans(phone, dispatcher, make_user):
+    fill_parent(dispatcher, "SB00014", 1, prefix="MINE")
+    page = phone.login(dispatcher)
+    wedge_scan(phone, "SB00014")
+    phone.context.set_offline(True)
+    wedge_scan(phone, "MINE-LATER", expect_text="No network")
+    phone.context.clear_cookies()
+    phone.context.set_offline(False)
+    other = make_user("dispatcher", username="second_operator")
+    phone.login(other)
+    page.wait_for_timeout(1500)
+    assert not Bag.objects.filter(qr_id="MINE-LATER").exists()
+    assert len(json.loads(page.evaluate("localStorage.getItem('tt-queue-disp_lucknow-scans')"))) == 1
