@@ -21,6 +21,17 @@ workers). Concurrency on PostgreSQL stays bounded by the pool, not by this numbe
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+
+from tracetrack.logs import logging_config
+
+# Prometheus metrics from several worker processes (tracetrack.metrics): each writes its own
+# files here, /metrics adds them up. Set before any worker imports prometheus_client; the
+# directory is emptied when the server starts, so a restart does not count old values.
+PROMETHEUS_MULTIPROC_DIR = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"tracetrack-metrics-{os.getuid()}")
+)
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
@@ -36,4 +47,19 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 2000))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# gunicorn's error and access logs as the app's: JSON lines (LOG_FORMAT=text for a human one).
+logger_class = "tracetrack.gunicorn_logging.GunicornLogger"
+logconfig_dict = logging_config(level=os.environ.get("LOG_LEVEL", "INFO"), fmt=os.environ.get("LOG_FORMAT", "json"))
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server):
+    shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
+    os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
+
+
+def child_exit(server, worker):
+    # A worker that exits takes its live gauges (pool, breaker) with it.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -20,6 +20,7 @@ from accounts.serializers import (
     UserSerializer,
     UserWriteSerializer,
 )
+from tracetrack import metrics
 from tracetrack.api.caching import cached_response
 from tracetrack.api.permissions import RolePermission
 from tracetrack.api.schema import error_responses
@@ -64,6 +65,7 @@ class TokenView(APIView):
         if user is None or not user.is_active:
             raise InvalidCredentials()
         token, raw = services.token_create(user=user, name=data.get("name", ""))
+        metrics.LOGINS.labels("success").inc()  # a token login sends no user_logged_in
         return Response(
             TokenSerializer({"token": raw, "token_id": token.pk, "expires_at": token.expires_at}).data,
             status=status.HTTP_201_CREATED,

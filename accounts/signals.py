@@ -12,11 +12,13 @@ from django.dispatch import receiver
 from accounts.audit import audit
 from accounts.models import User
 from accounts.selectors import session_user_changed
+from tracetrack import metrics
 from tracetrack.middleware import note_refresh
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def audit_login(sender, request, user, **kwargs):
+    metrics.LOGINS.labels("success").inc()
     audit(actor=user, action="auth.login", entity_type="user", entity_id=user.username)
 
 
@@ -31,12 +33,14 @@ def session_refreshed_on_login(sender, request, user, **kwargs):
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
 def audit_login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]
+    metrics.LOGINS.labels("failure").inc()
     audit(actor=None, actor_username=username, action="auth.login_failed", entity_type="user", entity_id=username)
 
 
 @receiver(user_locked_out, dispatch_uid="audit_lockout")
 def audit_lockout(sender, request, username, ip_address, **kwargs):
     username = str(username or "")[:150]
+    metrics.LOCKOUTS.inc()
     audit(actor=None, actor_username=username, action="auth.locked_out", entity_type="user", entity_id=username)
 
 

@@ -37,6 +37,7 @@ from billing.codes import normalize_bill_id
 from billing.services import bill_add_parent, bill_create
 from scans.services import scan_children
 from stats.services import batched_counters
+from tracetrack import metrics
 from tracetrack.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -304,6 +305,11 @@ def _run(*, kind: str, user: User, file_name: str, commit: bool, work: Callable[
             report.committed = True
     except _Rollback:
         pass
+    if report.committed:
+        metrics.IMPORTS.labels(kind, "committed").inc()
+        metrics.IMPORT_ROWS.labels(kind).inc(report.rows)
+    else:
+        metrics.IMPORTS.labels(kind, "refused" if commit else "dry_run").inc()
     report.seconds = time.monotonic() - started
     logger.info(
         "%s import of %s by %s: %d rows, %d refused, %s in %.1fs (%.0f rows/s)",

@@ -113,7 +113,7 @@ class BillViewSet(
             body = {**_detail(result.bill), "duplicate": result.duplicate}
             return (200 if result.duplicate else 201), body
 
-        return idempotent_response(request, scan_id=data.get("scan_id"), action="bill.add_parent",
+        return idempotent_response(request, kind="bill_parent", scan_id=data.get("scan_id"), action="bill.add_parent",
                                    params={"bill_id": code, "qr_id": data["qr_id"]}, produce=produce)
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="removed"), **error_responses(401, 403, 404, 409)},

@@ -20,6 +20,7 @@ from bags.models import Bag, BagKind
 from billing.codes import normalize_bill_id, parse_bill_id
 from billing.models import Bill, BillBag, BillStatus
 from stats.services import Tally, bill_metric
+from tracetrack import metrics
 from tracetrack.caching import data_changed
 from tracetrack.errors import BillRefused, InvalidInput, NotFound
 
@@ -252,6 +253,7 @@ def bill_complete(*, user: User, bill_id: str) -> Bill:
     bill.completed_by = user
     bill.save(update_fields=["status", "completed_at", "completed_by", "updated_at"])
     Tally().status(None, before["status"], bill.status, metric_of=bill_metric).apply()
+    transaction.on_commit(metrics.BILLS_COMPLETED.inc)
     audit(actor=user, action="bill.complete", entity_type="bill", entity_id=bill.bill_id, before=before, after=bill_snapshot(bill))
     return bill
 

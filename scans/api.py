@@ -1,7 +1,7 @@
 """Scan API: list scans; submit parent scans, child scans and undo (API.md, Scans)."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -15,11 +15,13 @@ from scans.filters import ScanFilter
 from scans.models import Scan
 from scans.selectors import scans_visible_to
 from scans.serializers import ChildScanInput, ParentScanInput, ScanSerializer, UndoInput, request_fields
+from tracetrack import metrics
 from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.idempotency import idempotent_response
 from tracetrack.api.permissions import RolePermission
 from tracetrack.api.schema import error_responses
 from tracetrack.api.throttling import ApiThrottle, ScanThrottle
+from tracetrack.errors import ServiceError
 
 
 def _bag(bag) -> dict:
@@ -66,9 +68,12 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return [ApiThrottle(), ScanThrottle()]
         return super().get_throttles()
 
-    def _input(self, serializer_class) -> dict:
+    def _input(self, serializer_class, *, kind: str) -> dict:
         serializer = serializer_class(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            counter = metrics.UNDOS.labels("invalid") if kind == "undo" else metrics.SCANS.labels(kind, "invalid")
+            counter.inc()
+            raise exceptions.ValidationError(serializer.errors)
         return serializer.validated_data
 
     @extend_schema(
@@ -81,7 +86,7 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def parent(self, request):
-        data = self._input(ParentScanInput)
+        data = self._input(ParentScanInput, kind="parent")
 
         def produce():
             result = services.scan_parent(
@@ -91,7 +96,7 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             body = {"bag": _bag(result.bag), "created": result.created, "scan": ScanSerializer(result.scan).data}
             return (201 if result.created else 200), body
 
-        return idempotent_response(request, scan_id=data.get("scan_id"), action="scan.parent",
+        return idempotent_response(request, kind="parent", scan_id=data.get("scan_id"), action="scan.parent",
                                    params=request_fields(data), produce=produce)
 
     @extend_schema(
@@ -104,7 +109,7 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def child(self, request):
-        data = self._input(ChildScanInput)
+        data = self._input(ChildScanInput, kind="child")
 
         def produce():
             result = services.scan_child(
@@ -120,7 +125,7 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             }
             return (200 if result.duplicate else 201), body
 
-        return idempotent_response(request, scan_id=data.get("scan_id"), action="scan.child",
+        return idempotent_response(request, kind="child", scan_id=data.get("scan_id"), action="scan.child",
                                    params=request_fields(data), produce=produce)
 
     @extend_schema(
@@ -131,8 +136,13 @@ class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def undo(self, request):
-        data = self._input(UndoInput)
-        result = services.undo_last_scan(user=request.user, parent_qr=data["parent"])
+        data = self._input(UndoInput, kind="undo")
+        try:
+            result = services.undo_last_scan(user=request.user, parent_qr=data["parent"])
+        except ServiceError as exc:
+            metrics.UNDOS.labels(exc.code).inc()
+            raise
+        metrics.UNDOS.labels("undone").inc()
         return Response({"removed": result.removed, "parent": _bag(result.parent)})
 
     @extend_schema(

@@ -25,15 +25,6 @@ class ServiceError(Exception):
         """The error body of API.md."""
         return {"code": self.code, "detail": self.detail, **self.extra}
 
-    @classmethod
-    def from_dict(cls, status: int, body: dict[str, Any]) -> "ServiceError":
-        """Rebuild an error recorded by `as_dict` (idempotent replays of a refusal)."""
-        if status == 400:
-            return InvalidInput(body.get("errors", {}), body["detail"])
-        error_class = _BY_STATUS.get(status, ServiceError)
-        extra = {key: value for key, value in body.items() if key not in ("code", "detail")}
-        return error_class(body["code"], body["detail"], **extra)
-
 
 class Refused(ServiceError):
     """409: a business rule refuses the request."""
@@ -87,14 +78,6 @@ class IdempotencyMismatch(ServiceError):
     status = 422
     default_code = "idempotency_mismatch"
     default_detail = "This scan_id was already used for a different request."
-
-
-_BY_STATUS: dict[int, type[ServiceError]] = {
-    409: Refused,
-    404: NotFound,
-    403: Forbidden,
-    422: IdempotencyMismatch,
-}
 
 
 def invalid(field: str, message: str) -> InvalidInput:

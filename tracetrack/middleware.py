@@ -1,33 +1,111 @@
-"""Request context for code that has no request in hand (services writing audit rows)."""
+"""Request middleware: what every request carries and leaves behind.
 
+`RequestContextMiddleware` (outermost of ours) gives each request its id and client IP,
+times what it spends on the database and the cache, and when it is answered writes one log
+line, the Prometheus observations and the `X-Request-ID` and `Server-Timing` headers.
+`SessionIdleMiddleware` ends idle sessions without writing every session on every request.
+"""
+
+import logging
+import re
 import time
 import uuid
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 
-from tracetrack import request_context
+from tracetrack import metrics, request_context
+from tracetrack.net import client_ip, from_trusted_proxy
+
+logger = logging.getLogger("tracetrack.request")
+
+# A request id from a trusted proxy is kept when it is a bounded token; else we make one.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_for(request) -> str:
+    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+    if incoming and REQUEST_ID.fullmatch(incoming) and from_trusted_proxy(request):
+        return incoming
+    return uuid.uuid4().hex
+
+
+class _TimedQueries:
+    """A `connection.execute_wrapper`: adds each statement's time to the request's usage."""
+
+    __slots__ = ("usage",)
+
+    def __init__(self, usage):
+        self.usage = usage
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        except DatabaseError:
+            metrics.DB_ERRORS.labels("query").inc()
+            raise
+        finally:
+            self.usage.db_seconds += time.perf_counter() - start
+            self.usage.db_queries += 1
+
+
+def route_of(request) -> str:
+    """The URL pattern that served the request (a bounded label), not its path."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "<unmatched>"
+    return "/" + (match.route or "").replace("^", "").replace("$", "")
 
 
 class RequestContextMiddleware:
-    """Give every request an id (kept from `X-Request-ID` when a proxy set a sane one) and
-    remember it and the client IP for the audit log; echo the id in the response."""
+    """See the module docstring. Goes first, so that it times everything after it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        start = time.perf_counter()
+        request_id = request_id_for(request)
         request.request_id = request_id
-        token = request_context.bind(
-            ip=request.META.get("REMOTE_ADDR") or None, request_id=request_id, request=request
-        )
+        token = request_context.bind(ip=client_ip(request), request_id=request_id, request=request)
+        usage = request_context.current().usage
         try:
-            response = self.get_response(request)
+            with connection.execute_wrapper(_TimedQueries(usage)):
+                response = self.get_response(request)
+            seconds = time.perf_counter() - start
+            response["X-Request-ID"] = request_id
+            response["Server-Timing"] = (
+                f'db;dur={usage.db_seconds * 1000:.1f};desc="{usage.db_queries} queries", '
+                f'cache;dur={usage.cache_seconds * 1000:.1f};desc="{usage.cache_calls} calls", '
+                f"total;dur={seconds * 1000:.1f}"
+            )
+            self._observe(request, response, seconds, usage)  # the log line still carries the id
         finally:
             request_context.reset(token)
-        response["X-Request-ID"] = request_id
         return response
+
+    @staticmethod
+    def _observe(request, response, seconds: float, usage) -> None:
+        route, method, status = route_of(request), request.method, response.status_code
+        metrics.REQUEST_SECONDS.labels(route, method).observe(seconds)
+        metrics.RESPONSES.labels(route, method, str(status)).inc()
+        metrics.DB_QUERIES.inc(usage.db_queries)
+        metrics.DB_SECONDS.inc(usage.db_seconds)
+        if connection.vendor == "postgresql":
+            metrics.observe_pool(connection.pool)
+        level = logging.ERROR if status >= 500 and status != 503 else logging.INFO
+        logger.log(level, "%s %s %s", method, request.path, status, extra={
+            "method": method,
+            "path": request.path,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "db_ms": round(usage.db_seconds * 1000, 2),
+            "db_queries": usage.db_queries,
+            "cache_ms": round(usage.cache_seconds * 1000, 2),
+            "cache_calls": usage.cache_calls,
+        })
 
 
 class SessionIdleMiddleware:

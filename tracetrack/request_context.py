@@ -1,10 +1,23 @@
-"""The client IP and request id of the request being served, for audit rows.
+"""What is known about the request being served, for code that has no request in hand:
+the client IP and request id (audit rows, log lines, error bodies), and what the request
+has spent so far on the database and the cache (the request's log line, Server-Timing).
 
 A context variable rather than a thread-local, so that it is right under gevent too.
+Outside a request (a management command, a job) the process's own context applies.
 """
 
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Usage:
+    """Time and calls spent on the database and the cache by one request (or command)."""
+
+    db_seconds: float = 0.0
+    db_queries: int = 0
+    cache_seconds: float = 0.0
+    cache_calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -12,6 +25,7 @@ class RequestContext:
     ip: str | None = None
     request_id: str = ""
     request: object = None
+    usage: Usage = field(default_factory=Usage)
 
     @property
     def user(self):
@@ -20,7 +34,7 @@ class RequestContext:
         return user if user is not None and user.is_authenticated else None
 
 
-_EMPTY = RequestContext()
+_process = RequestContext()
 _current: ContextVar[RequestContext | None] = ContextVar("tracetrack_request", default=None)
 
 
@@ -32,5 +46,12 @@ def reset(token: Token) -> None:
     _current.reset(token)
 
 
+def bind_process(*, request_id: str) -> None:
+    """The context of everything this process does outside a request: a management
+    command's log lines and audit rows carry its run's id."""
+    global _process
+    _process = RequestContext(request_id=request_id)
+
+
 def current() -> RequestContext:
-    return _current.get() or _EMPTY
+    return _current.get() or _process

@@ -12,6 +12,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from tracetrack.env import env_bool, env_float, env_int, env_list, env_str
+from tracetrack.logs import logging_config
+from tracetrack.net import networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -58,9 +60,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times, logs and counts everything after it, and gives every answer its id.
+    "tracetrack.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "tracetrack.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tracetrack.middleware.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -103,6 +106,17 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tracetrack.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a pool that fails fast when PostgreSQL is down and never hands
+    # out a connection that died with the server (tracetrack.db).
+    _db["ENGINE"] = "tracetrack.db.postgresql"
+    _db.setdefault("OPTIONS", {}).update({
+        # New connections (the pool's, and the breaker's probe) give up quickly; psycopg
+        # rounds anything below 2 s up to 2 s, as libpq does.
+        "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 2, minimum=1),
+        # A query whose packets go unanswered (a host or network gone) fails after this
+        # long, instead of hanging a worker until TCP gives up minutes later.
+        "tcp_user_timeout": env_int("DB_TCP_USER_TIMEOUT_MS", 5000, minimum=0),
+    })
     # Django's native psycopg 3 pool. CONN_MAX_AGE must stay 0 with the pool: the pool, not
     # Django, keeps connections open, and persistent connections leak one per greenlet
     # under gevent.
@@ -124,7 +138,12 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     if env_bool("DB_SERVER_SIDE_BINDING", True):
         _db.setdefault("OPTIONS", {})["server_side_binding"] = True
         _db["OPTIONS"]["prepare_threshold"] = env_int("DB_PREPARE_THRESHOLD", 5, minimum=0)
-elif _db["ENGINE"] == "django.db.backends.sqlite3":
+# The breaker (tracetrack.db): consecutive failures to reach PostgreSQL that open it, and how
+# long it stays open before one request probes again.
+DB_BREAKER_FAILURES = env_int("DB_BREAKER_FAILURES", 2, minimum=1)
+DB_BREAKER_OPEN_SECONDS = env_float("DB_BREAKER_OPEN_SECONDS", 1.0, minimum=0.1)
+DB_UNAVAILABLE_RETRY_AFTER = env_int("DB_UNAVAILABLE_RETRY_AFTER", 2, minimum=1)
+if _db["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions take the write lock up front, so two writers queue instead of
     # failing with "database is locked" halfway through a service; WAL lets reads go on.
@@ -153,6 +172,8 @@ if REDIS_URL:
                 "SOCKET_TIMEOUT": 0.5,
                 # Redis down: every cache call answers "miss" instead of failing the request.
                 "IGNORE_EXCEPTIONS": True,
+                # Each command timed for the request's log line, Server-Timing and metrics.
+                "REDIS_CLIENT_CLASS": "tracetrack.cache.TimedRedis",
             },
         }
     }
@@ -206,7 +227,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
+# Reverse proxies in front of the app: the client is the address the outermost one saw
+# (tracetrack.net.client_ip; django-axes counts the same way).
+PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
+# The direct peers whose X-Request-ID is kept (a proxy that made one); others get a new id.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", ["127.0.0.1/32", "::1/128"])
 
 OTP_TOTP_ISSUER = "TraceTrack"
 
@@ -332,21 +358,22 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^ready/$"]
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^ready/$", r"^metrics$"]
 
-# --- Logging ----------------------------------------------------------------------------
+# --- Logging, metrics, tracing (README: Operating it) ------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "axes": {"level": "WARNING"},
-    },
-}
+# json: one JSON object a line (production, log aggregation); text: a human line (make run).
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text")
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+# /metrics: loopback, these networks, or `Authorization: Bearer $METRICS_TOKEN`; else 403.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+for _name in ("METRICS_ALLOWED_IPS", "TRUSTED_PROXIES"):
+    try:
+        networks(tuple(globals()[_name]))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{_name}: {exc}") from None

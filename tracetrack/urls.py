@@ -9,6 +9,7 @@ from billing import views as bill_views
 from scans import views as scan_views
 from stats import views as stats_views
 from tracetrack import views
+from tracetrack.metrics import metrics_view
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 if settings.DEBUG_TOOLBAR:

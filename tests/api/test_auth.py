@@ -90,7 +90,8 @@ def test_token_endpoint_is_rate_limited_per_ip(dispatcher, settings):
 def test_no_credentials_is_401_with_www_authenticate():
     response = APIClient().get("/api/v1/bags/")
     assert response.status_code == 401
-    assert response.json() == {"code": "not_authenticated", "detail": "Authentication credentials were not provided."}
+    assert response.json() == {"code": "not_authenticated", "detail": "Authentication credentials were not provided.",
+                               "request_id": response["X-Request-ID"]}
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 

@@ -42,7 +42,8 @@ handler500 = "tracetrack.api.errors.server_error"
 
 def test_unknown_api_url_is_a_json_404(api, dispatcher):
     response = api(dispatcher).get("/api/v1/nothing-here/")
-    assert response.status_code == 404 and response.json() == {"code": "not_found", "detail": "Not found."}
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "detail": "Not found.", "request_id": response["X-Request-ID"]}
 
 
 def test_wrong_method_is_a_json_405(api, dispatcher):

@@ -1,16 +1,19 @@
-"""One error body for every error under /api/v1/: {"code", "detail"} (+ "errors" for 400s
-and the extra keys of a refusal). DRF's own exceptions, the services' ServiceError and
-Django's 404/500 all come out in this shape."""
+"""One error body for every error under /api/v1/: {"code", "detail", "request_id"} (+
+"errors" for 400s and the extra keys of a refusal). DRF's own exceptions, the services'
+ServiceError and Django's 404/500/503 all come out in this shape; `request_id` is the
+request's id (also in its X-Request-ID header, its log lines and its audit rows)."""
 
 import logging
 import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from tracetrack import request_context
+from tracetrack.db import is_connection_error
 from tracetrack.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -45,6 +48,16 @@ def _field_errors(detail) -> dict[str, list[str]]:
     return {"non_field_errors": _flatten(detail)}
 
 
+def with_request_id(body: dict) -> dict:
+    body["request_id"] = request_context.current().request_id
+    return body
+
+
+def service_error_body(exc: ServiceError) -> dict:
+    """The error body of a refusal from a service."""
+    return with_request_id(exc.as_dict())
+
+
 def error_body(exc: exceptions.APIException) -> tuple[dict, int]:
     code, http_status = next(
         (known for exc_class, known in _CODES.items() if isinstance(exc, exc_class)), ("error", exc.status_code)
@@ -55,17 +68,18 @@ def error_body(exc: exceptions.APIException) -> tuple[dict, int]:
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(exc.detail)
         first = next(iter(errors.values()))[0] if errors else "Invalid input."
-        return {"code": code, "detail": first, "errors": errors}, http_status
+        return with_request_id({"code": code, "detail": first, "errors": errors}), http_status
     if isinstance(exc, exceptions.ParseError):
-        return {"code": code, "detail": str(exc.detail), "errors": {"non_field_errors": [str(exc.detail)]}}, http_status
-    return {"code": code, "detail": " ".join(_flatten(exc.detail))}, http_status
+        detail = str(exc.detail)
+        return with_request_id({"code": code, "detail": detail, "errors": {"non_field_errors": [detail]}}), http_status
+    return with_request_id({"code": code, "detail": " ".join(_flatten(exc.detail))}), http_status
 
 
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER."""
     if isinstance(exc, ServiceError):
         set_rollback()
-        return Response(exc.as_dict(), status=exc.status)
+        return Response(service_error_body(exc), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -89,7 +103,7 @@ def _is_api(request) -> bool:
 def not_found(request, exception=None):
     """handler404: JSON under /api/, Django's page elsewhere."""
     if _is_api(request):
-        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+        return JsonResponse(with_request_id({"code": "not_found", "detail": "Not found."}), status=404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -98,30 +112,52 @@ def not_found(request, exception=None):
 BUSY_RETRY_AFTER = 2  # seconds
 
 
-def _database_busy() -> bool:
-    """Is the error being handled "no database connection free in time" (the pool's
-    timeout under overload)? Not a bug but a full server: the client should retry."""
+def _database_busy(exc) -> bool:
+    """Is the error "no database connection free in time" (the pool's timeout under
+    overload)? Not a bug but a full server: the client should retry."""
     from django.db import OperationalError
     from psycopg_pool import PoolTimeout
 
-    exc = sys.exc_info()[1]
     return isinstance(exc, OperationalError) and isinstance(exc.__cause__, PoolTimeout)
 
 
-def server_error(request):
-    """handler500: JSON under /api/, Django's page elsewhere. An overloaded server (no
-    database connection free within DB_POOL_TIMEOUT) answers 429 `rate_limited` with
-    Retry-After under /api/ (the clients' offline queues retry those) and 503 elsewhere."""
-    if _database_busy():
-        detail = "The server is busy; try again in a moment."
-        if _is_api(request):
-            response = JsonResponse({"code": "rate_limited", "detail": detail}, status=429)
-        else:
-            response = HttpResponse(detail, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(BUSY_RETRY_AFTER)
-        return response
-    if _is_api(request):
-        return JsonResponse({"code": "server_error", "detail": "Internal error; it has been logged."}, status=500)
-    from django.views.defaults import server_error as django_server_error
+def _database_unavailable(exc) -> bool:
+    """Is the error PostgreSQL being down or unreachable (the breaker is open, or the
+    server dropped the connection mid-request)?"""
+    from django.db import DatabaseError
 
-    return django_server_error(request)
+    return isinstance(exc, DatabaseError) and is_connection_error(exc.__cause__)
+
+
+def server_error(request):
+    """handler500: JSON under /api/, our page elsewhere, each with the request id.
+
+    Two errors that are not bugs get their own answers: PostgreSQL unreachable → 503
+    `unavailable` with Retry-After (the phones' queues keep the scans and retry); no
+    database connection free within DB_POOL_TIMEOUT (overload) → 429 `rate_limited` with
+    Retry-After under /api/, 503 elsewhere."""
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.template.loader import render_to_string
+
+    exc = sys.exc_info()[1]
+    request_id = request_context.current().request_id or getattr(request, "request_id", "")
+    if _database_busy(exc):
+        status, code, retry_after = (429 if _is_api(request) else 503), "rate_limited", BUSY_RETRY_AFTER
+        detail = "The server is busy; try again in a moment."
+    elif _database_unavailable(exc):
+        status, code, retry_after = 503, "unavailable", settings.DB_UNAVAILABLE_RETRY_AFTER
+        detail = "The database cannot be reached right now; try again in a moment."
+    else:
+        status, code, retry_after = 500, "server_error", None
+        detail = "Internal error; it has been logged."
+    if _is_api(request):
+        response = JsonResponse({"code": code, "detail": detail, "request_id": request_id}, status=status)
+    else:
+        # Rendered without the request: its context processors would look the user up,
+        # in the very database that may be down.
+        page = render_to_string("503.html" if status != 500 else "500.html", {"detail": detail, "request_id": request_id})
+        response = HttpResponse(page, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response

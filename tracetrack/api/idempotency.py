@@ -26,7 +26,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
@@ -36,13 +36,23 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from tracetrack import metrics
+from tracetrack.api.errors import service_error_body
 from tracetrack.errors import IdempotencyMismatch, InvalidInput, ServiceError
 from tracetrack.models import IdempotencyRecord
 
 # A request's work: `(status, body)`, or a ServiceError for a refusal.
 Produce = Callable[[], tuple[int, dict]]
-# An answer as sent: status and the rendered JSON body.
-Answer = tuple[int, bytes]
+
+
+class Answer(NamedTuple):
+    """An answer as sent: status and the rendered JSON body; `replayed` when it is an
+    earlier request's answer given again."""
+
+    status: int
+    content: bytes
+    replayed: bool = False
+
 
 _JSON = JSONRenderer()
 _HOLDERS: list[tuple[type[Model], str]] = []
@@ -83,8 +93,8 @@ def answer(produce: Produce) -> Answer:
     try:
         status, body = produce()
     except ServiceError as exc:
-        status, body = exc.status, exc.as_dict()
-    return status, _JSON.render(body)
+        status, body = exc.status, service_error_body(exc)
+    return Answer(status, _JSON.render(body))
 
 
 class _Raced(Exception):
@@ -105,7 +115,7 @@ def idempotent_answer(*, scan_id: uuid.UUID | None, action: str, user, params: d
             earlier = _earlier_use(scan_id)
             if earlier is None:
                 try:
-                    status, content = answer(produce)
+                    first = answer(produce)
                 except IntegrityError:
                     # The service's own insert of this scan_id met a twin's that committed
                     # meanwhile (its savepoint is rolled back): answer as the twin did.
@@ -113,22 +123,35 @@ def idempotent_answer(*, scan_id: uuid.UUID | None, action: str, user, params: d
                     if earlier is None:
                         raise
                 else:
-                    if status == InvalidInput.status:
-                        return status, content  # bad input is never stored
-                    if _store(scan_id, action, asked, user, status, content):
-                        return status, content
+                    if first.status == InvalidInput.status:
+                        return first  # bad input is never stored
+                    if _store(scan_id, action, asked, user, first.status, first.content):
+                        return first
                     raise _Raced
     except _Raced:
         earlier = _earlier_use(scan_id)
     return _replay(earlier, action, asked)
 
 
-def idempotent_response(request, *, scan_id: uuid.UUID | None, action: str, params: dict[str, Any],
+def idempotent_response(request, *, kind: str, scan_id: uuid.UUID | None, action: str, params: dict[str, Any],
                         produce: Produce) -> HttpResponse:
     """`idempotent_answer` as the response of an API view: the stored bytes for JSON
-    clients, rendered again for the browsable API."""
-    status, content = idempotent_answer(scan_id=scan_id, action=action, user=request.user, params=params,
-                                        produce=produce)
+    clients, rendered again for the browsable API. Counted in `tracetrack_scans_total`
+    under `kind` and the outcome."""
+    seen: dict[str, str] = {}
+
+    def observed():
+        try:
+            status, body = produce()
+        except ServiceError as exc:
+            seen["outcome"] = exc.code
+            raise
+        seen["outcome"] = metrics.scan_outcome(status, body)
+        return status, body
+
+    status, content, replayed = idempotent_answer(scan_id=scan_id, action=action, user=request.user, params=params,
+                                                  produce=observed)
+    metrics.SCANS.labels(kind, "replayed" if replayed else seen.get("outcome", IdempotencyMismatch.default_code)).inc()
     renderer = getattr(request, "accepted_renderer", None)
     if renderer is not None and renderer.format != "json":
         return Response(json.loads(content), status=status)
@@ -191,7 +214,7 @@ def _store(scan_id: uuid.UUID, action: str, asked: str, user, status: int, conte
 def _replay(earlier: IdempotencyRecord, action: str, asked: str) -> Answer:
     if earlier.action != action or earlier.fingerprint != asked or not earlier.response:
         return answer(_mismatch)
-    return earlier.response["status"], earlier.response["content"].encode()
+    return Answer(earlier.response["status"], earlier.response["content"].encode(), replayed=True)
 
 
 def _mismatch():

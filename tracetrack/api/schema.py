@@ -11,6 +11,7 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     detail = serializers.CharField()
+    request_id = serializers.CharField(help_text="the request's id: its X-Request-ID, log lines and audit rows")
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
     current_parent = serializers.CharField(required=False, allow_null=True,
                                            help_text="null when that parent is in another area")
@@ -25,6 +26,7 @@ _DESCRIPTIONS = {
     409: "a business rule refuses the request (see the operation's description)",
     422: "idempotency_mismatch: a scan_id reused with a different body",
     429: "rate_limited or locked_out, with Retry-After",
+    503: "unavailable: the database cannot be reached; with Retry-After",
 }
 
 
@@ -43,7 +45,7 @@ class ApiAutoSchema(AutoSchema):
         public = any(getattr(p, "__class__", None).__name__ == "AllowAny" for p in self.view.get_permissions())
         if not public:
             statuses |= {401, 403}
-        statuses.add(429)
+        statuses |= {429, 503}
         if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
             statuses.add(400)
         if "{" in self.path:

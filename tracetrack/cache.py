@@ -1,0 +1,25 @@
+"""The Redis client of the cache (django-redis' REDIS_CLIENT_CLASS), timed: every command's
+time goes to the request's usage (log line, Server-Timing) and to the cache metrics."""
+
+import time
+
+import redis
+
+from tracetrack import metrics, request_context
+
+
+class TimedRedis(redis.Redis):
+    def execute_command(self, *args, **options):
+        start = time.perf_counter()
+        try:
+            return super().execute_command(*args, **options)
+        except redis.RedisError:
+            metrics.CACHE_ERRORS.inc()
+            raise
+        finally:
+            seconds = time.perf_counter() - start
+            usage = request_context.current().usage
+            usage.cache_seconds += seconds
+            usage.cache_calls += 1
+            metrics.CACHE_SECONDS.inc(seconds)
+            metrics.CACHE_CALLS.labels(str(args[0]).upper() if args else "?").inc()

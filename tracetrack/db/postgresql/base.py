@@ -1,0 +1,118 @@
+"""Django's PostgreSQL backend with a pool that fails fast (see tracetrack.db).
+
+Set as the ENGINE of PostgreSQL databases by the settings (DATABASE_URL)."""
+
+import select
+from time import monotonic
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.postgresql import base
+from psycopg.pq import ConnStatus
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+from tracetrack import metrics
+from tracetrack.db import Breaker, breaker_for
+
+WAIT_STEP = 0.5  # seconds: how often a request waiting for a connection looks at the breaker
+
+
+def connection_is_dead(conn) -> bool:
+    """Did the server drop this idle pooled connection? Free in the usual case: only a
+    connection whose socket has something to read (nothing should arrive unasked — a
+    termination notice or a closed socket does) is tried with an empty query."""
+    if conn.closed or conn.pgconn.status != ConnStatus.OK:
+        return True
+    try:
+        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    if not readable:
+        return False
+    try:
+        conn.execute("")  # pooled connections are in autocommit
+    except Exception:  # noqa: BLE001 - any error means the connection is gone
+        return True
+    return False
+
+
+class GuardedPool(ConnectionPool):
+    """psycopg's pool, with dead connections thrown away as they are handed out and the
+    breaker consulted before and while a request waits."""
+
+    def __init__(self, *args, breaker: Breaker, probe, on_recovery, **kwargs):
+        self.breaker = breaker
+        self._probe = probe
+        self._on_recovery = on_recovery
+        super().__init__(*args, **kwargs)
+
+    def getconn(self, timeout: float | None = None):
+        total = self.timeout if timeout is None else timeout
+        deadline = monotonic() + total
+        while True:
+            self.breaker.check(self._probe, self._on_recovery)
+            left = deadline - monotonic()
+            if left <= 0:
+                metrics.DB_POOL_TIMEOUTS.inc()
+                raise PoolTimeout(f"couldn't get a connection after {total:.2f} sec")
+            try:
+                conn = super().getconn(timeout=min(WAIT_STEP, left))
+            except PoolTimeout:
+                continue
+            if connection_is_dead(conn):
+                # Thrown away and replaced. Not a failure by itself: after a restart every
+                # pooled connection is dead while the server is fine. Replacing it tells.
+                self.putconn(conn)
+                continue
+            return conn
+
+    def _connect(self, timeout: float | None = None):
+        try:
+            conn = super()._connect(timeout)
+        except Exception as exc:
+            metrics.DB_ERRORS.labels("connect").inc()
+            self.breaker.failure(f"connecting failed: {exc}")
+            raise
+        self.breaker.success()
+        return conn
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_new_connection(self, conn_params):
+        try:
+            return super().get_new_connection(conn_params)
+        except PoolClosed:  # the pool was restarted (PostgreSQL came back) while we waited
+            return super().get_new_connection(conn_params)
+
+    @property
+    def pool(self):
+        pool_options = self.settings_dict["OPTIONS"].get("pool")
+        if self.alias == base.NO_DB_ALIAS or not pool_options:
+            return None
+        if self.alias not in self._connection_pools:
+            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+                raise ImproperlyConfigured("Pooling doesn't support persistent connections.")
+            connect_kwargs = self.get_connection_params()
+            connect_kwargs["autocommit"] = True  # as Django's: it sets the mode itself later
+            pool = GuardedPool(
+                kwargs=connect_kwargs,
+                open=False,
+                configure=self._configure_connection,
+                breaker=breaker_for(self.alias),
+                probe=self._probe,
+                on_recovery=self._restart_pool,
+                **({} if pool_options is True else pool_options),
+            )
+            self._connection_pools.setdefault(self.alias, pool)
+        return self._connection_pools[self.alias]
+
+    def _probe(self) -> None:
+        """Can a new connection be made now? (The breaker's half-open test.)"""
+        params = self.get_connection_params()
+        self.Database.connect(**params).close()
+
+    def _restart_pool(self) -> None:
+        """PostgreSQL is back: a fresh pool connects at once, instead of the old one's
+        reconnection attempts, which back off to minutes apart during a long outage."""
+        old = self._connection_pools.pop(self.alias, None)
+        if old is not None:
+            old.close(timeout=0)  # connections still in use are closed as they come back
