@@ -15,11 +15,12 @@ $(VENV)/.installed: requirements.txt
 venv: $(VENV)/.installed
 
 # Development server on the embedded default (SQLite under var/, local-memory cache).
+# Logs are human lines here (LOG_FORMAT=text); production's are JSON.
 run: venv
-	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
-	DEBUG=$${DEBUG:-1} $(PY) manage.py recount_stats --repair
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 0.0.0.0:$(PORT)
+	DEBUG=$${DEBUG:-1} LOG_FORMAT=$${LOG_FORMAT:-text} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} LOG_FORMAT=$${LOG_FORMAT:-text} $(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-1} LOG_FORMAT=$${LOG_FORMAT:-text} $(PY) manage.py recount_stats --repair
+	DEBUG=$${DEBUG:-1} LOG_FORMAT=$${LOG_FORMAT:-text} $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set (PostgreSQL + Redis), else SQLite
 # and the local-memory cache. Extra pytest arguments: make test ARGS="-k undo".

@@ -76,6 +76,64 @@ def cpu_per_request(run: dict) -> str:
     return f"{c.get('gunicorn', 0) * 10 / rps:.1f} + {c.get('postgres', 0) * 10 / rps:.1f}"
 
 
+def cpu_ms(run: dict) -> tuple[float, float] | None:
+    c, rps = run.get("cpu_pct") or {}, run.get("aggregate", {}).get("rps", 0)
+    if not c or not rps:
+        return None
+    return c.get("gunicorn", 0) * 10 / rps, c.get("postgres", 0) * 10 / rps
+
+
+def builds_section(builds: list[dict], settings: dict, floor_run: dict | None, floor: float | None) -> str:
+    """Before (an older build), after (this one) and after with tracing on, per endpoint:
+    the mean over the interleaved repeats of throughput and CPU per request."""
+    lines = []
+    w = lines.append
+    before = next((r["commit"] for r in builds if r.get("build") not in (None, "this")), settings.get("baseline"))
+    w(f"## Builds compared: `{before}` (before) and this build (after), same run")
+    w("")
+    w("Each endpoint alone in a closed loop (the capacity stage's method: "
+      f"{builds[0]['users']} users, {builds[0]['duration']} s, reads uncached), on the older build — checked out "
+      "with `git worktree`, on a database its own code seeded — and on this one, interleaved so that a drift of the "
+      "machine touches both alike; *after, traced* has OpenTelemetry on, exporting every span over OTLP/HTTP to a "
+      "local sink. CPU per request is gunicorn's (all workers) and PostgreSQL's, from /proc, divided by the "
+      "requests answered.")
+    w("")
+    w("| endpoint | build | runs | req/s | ratio to floor | p50 | p95 | CPU ms/req gunicorn + postgres | "
+      "app + db CPU vs before |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for run in builds:
+        _, endpoint_name, *name, _ = run["label"].split("-")
+        groups.setdefault((endpoint_name, "-".join(name)), []).append(run)
+    for endpoint_name in dict.fromkeys(key[0] for key in groups):
+        base_total = None
+        for name in ("before", "after", "after-traced"):
+            runs = groups.get((endpoint_name, name))
+            if not runs:
+                continue
+            rows = [max((e for e in r["endpoints"] if e["name"] != "/api/v1/scans/parent/"), key=lambda e: e["count"],
+                        default=None) for r in runs]
+            rows = [row for row in rows if row]
+            costs = [c for c in map(cpu_ms, runs) if c]
+            if not rows or not costs:
+                continue
+            rps = sum(row["rps"] for row in rows) / len(rows)
+            app = sum(c[0] for c in costs) / len(costs)
+            db = sum(c[1] for c in costs) / len(costs)
+            total = app + db
+            base_total = base_total if base_total is not None else (total if name == "before" else None)
+            change = f"{(total / base_total - 1) * 100:+.0f} %" if base_total and name != "before" else "–"
+            p50 = sum(row["p50"] for row in rows) / len(rows)
+            p95 = sum(row["p95"] for row in rows) / len(rows)
+            label = {"before": f"before (`{runs[0]['commit']}`)", "after": "after", "after-traced": "after, traced"}[name]
+            w(f"| `{rows[0]['name']}` | {label} | {len(runs)} | {rps:.0f} | "
+              f"{rps / floor:.2f} | {ms(p50)} | {ms(p95)} | {app:.1f} + {db:.1f} | {change} |" if floor else
+              f"| `{rows[0]['name']}` | {label} | {len(runs)} | {rps:.0f} | – | {ms(p50)} | {ms(p95)} | "
+              f"{app:.1f} + {db:.1f} | {change} |")
+    w("")
+    return "\n".join(lines)
+
+
 def operators(run: dict) -> int:
     return run.get("users_started", {}).get("OperatorUser", 0)
 
@@ -371,6 +429,10 @@ def main() -> None:
             w(f"| {r['size']} | {r['aggregate'].get('rps', 0):.0f} | {failures(r)} | {server_errors(r)} | {cpu(r)} |")
         w("")
 
+    # --- builds -----------------------------------------------------------------------------
+    builds = by_stage.get("builds", [])
+    if builds:
+        w(builds_section(builds, settings, floor_run, floor))
     # --- failures ---------------------------------------------------------------------------
     w("## Failures by kind (all runs, warm-up included)")
     w("")

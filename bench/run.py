@@ -20,6 +20,12 @@ Stages (BENCH_STAGES, default all, in this order):
              configuration gunicorn_production.py deploys by default (BENCH_LATENCY_WORKERS),
              whatever stage 1 chose: a sync worker closes the connection after every
              answer, so one client would time a new TCP connection per request.
+4c. builds  the same closed-loop scan runs (BENCH_BUILDS_ENDPOINTS) on an older build,
+             BENCH_BASELINE (a git ref, checked out into bench/tmp/build-<sha> with
+             `git worktree`, run on a database seeded by its own code,
+             tt_bench_<main>_<sha>) and on this one, interleaved BENCH_BUILDS_REPEAT
+             times, and on this one with tracing on (spans to a local OTLP sink): CPU per
+             request before and after, in one run on one machine.
 5. explain   bench/explain.py: EXPLAIN (ANALYZE, BUFFERS) of every hot request path's
              queries at the main size (kept whole in bench/EXPLAIN.md).
 6. profile   bench/profile.py: pyinstrument call trees of child scan, stats, scan list and
@@ -44,10 +50,12 @@ Knobs (environment, defaults in brackets):
   BENCH_SCALE_USERS [10]       BENCH_SCALE_DURATION [30s]
   BENCH_LATENCY_ENDPOINTS ["stats scans lookup child"]   BENCH_LATENCY_DURATION [20s]
   BENCH_LATENCY_WORKERS [gevent:<cores>x1000, gunicorn_production.py's default]
+  BENCH_BASELINE [the commit before this session's work, see BASELINE]  BENCH_BUILDS_ENDPOINTS ["child"]
+  BENCH_BUILDS_REPEAT [2]   BENCH_BUILDS_DURATION [30s]   BENCH_BUILDS_USERS [32]
   BENCH_RESUME [unset]: the name of an earlier run's folder under bench/tmp; its runs are kept
                and this invocation's stages are added to them, a run with the label of an
                earlier one replacing it (e.g. BENCH_STAGES="latency report")
-  BENCH_STAGES ["setup compare capacity steps scale latency explain profile pages report"]   BENCH_GEVENT_POOL [8]
+  BENCH_STAGES ["setup compare capacity steps scale latency builds explain profile pages report"]   BENCH_GEVENT_POOL [8]
   BENCH_PG [postgres://postgres@127.0.0.1:5432]   BENCH_REDIS [redis://127.0.0.1:6379/0]
 """
 
@@ -118,7 +126,14 @@ CAPACITY_USERS = int(env("BENCH_CAPACITY_USERS", "32"))
 CAPACITY_DURATION = seconds(env("BENCH_CAPACITY_DURATION", "20s"))
 SCALE_USERS = int(env("BENCH_SCALE_USERS", "10"))
 SCALE_DURATION = seconds(env("BENCH_SCALE_DURATION", "30s"))
-STAGES = env("BENCH_STAGES", "setup compare capacity steps scale latency explain profile pages report").split()
+STAGES = env("BENCH_STAGES", "setup compare capacity steps scale latency builds explain profile pages report").split()
+# The build the builds stage compares with: main as it landed before the observability work
+# (issue 13), so the report shows what logs, metrics and the breaker cost per scan.
+BASELINE = env("BENCH_BASELINE", "b89b96a")
+BUILDS_ENDPOINTS = env("BENCH_BUILDS_ENDPOINTS", "child").split()
+BUILDS_REPEAT = int(env("BENCH_BUILDS_REPEAT", "2"))
+BUILDS_DURATION = seconds(env("BENCH_BUILDS_DURATION", "30s"))
+BUILDS_USERS = int(env("BENCH_BUILDS_USERS", "32"))
 GEVENT_POOL = int(env("BENCH_GEVENT_POOL", "8"))
 LOGIN_RATE = "100000/m"  # all locust users share 127.0.0.1; see the report
 
@@ -157,23 +172,24 @@ def django_env(db: str, prefix: str = "bench_setup") -> dict[str, str]:
     return environ
 
 
-def manage(db: str, *args: str, logfile: Path | None = None) -> None:
+def manage(db: str, *args: str, logfile: Path | None = None, root: Path = BASE) -> None:
     command = [PY, "manage.py", *args]
     if logfile is None:
-        subprocess.run(command, cwd=BASE, env=django_env(db), check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, cwd=root, env=django_env(db), check=True, stdout=subprocess.DEVNULL)
         return
     with open(logfile, "a") as out:
-        subprocess.run(command, cwd=BASE, env=django_env(db), check=True, stdout=out, stderr=subprocess.STDOUT)
+        subprocess.run(command, cwd=root, env=django_env(db), check=True, stdout=out, stderr=subprocess.STDOUT)
 
 
-def ensure_database(label: str) -> None:
-    """Create, migrate and seed `tt_bench_<label>` unless it carries a finished seed of
-    the right size."""
-    name, n = db_name(label), bag_count(label)
+def ensure_database(label: str, *, name: str | None = None, root: Path = BASE, build: str = "") -> None:
+    """Create, migrate and seed `tt_bench_<label>` (or `name`, with the code at `root`)
+    unless it carries a finished seed of the right size (and build)."""
+    name, n = name or db_name(label), bag_count(label)
     mark = database_mark(name)
-    if mark == seed_mark(n):
+    wanted = seed_mark(n) + (f" {build}" if build else "")
+    if mark == wanted:
         log(f"{name}: seeded ({n:,} bags); migrating")
-        manage(name, "migrate", "--noinput")
+        manage(name, "migrate", "--noinput", root=root)
         return
     with admin_connection() as conn:
         if mark is not None:
@@ -184,10 +200,10 @@ def ensure_database(label: str) -> None:
     logfile.unlink(missing_ok=True)
     log(f"{name}: migrate and seed {n:,} bags (~10k bags/s; log {logfile.relative_to(BASE)})")
     started = time.monotonic()
-    manage(name, "migrate", "--noinput", logfile=logfile)
-    manage(name, "seed_bags", "--bags", str(n), logfile=logfile)
+    manage(name, "migrate", "--noinput", logfile=logfile, root=root)
+    manage(name, "seed_bags", "--bags", str(n), logfile=logfile, root=root)
     with admin_connection() as conn:
-        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{seed_mark(n)}'")
+        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{wanted}'")
     log(f"{name}: seeded in {time.monotonic() - started:.0f}s")
 
 
@@ -230,7 +246,8 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, config: dict, db: str, rundir: Path, prefix: str, appname: str, extra: dict):
+    def __init__(self, config: dict, db: str, rundir: Path, prefix: str, appname: str, extra: dict,
+                 root: Path = BASE):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environ = django_env(db, prefix)
@@ -243,7 +260,7 @@ class Server:
         })
         self.log = rundir / "gunicorn.log"
         self.out = open(self.log, "w")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn_production.py", "tracetrack.wsgi"], cwd=BASE,
+        self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn_production.py", "tracetrack.wsgi"], cwd=root,
                                      env=environ, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self.wait_until_healthy()
@@ -457,11 +474,13 @@ LATENCY_WORKERS = env("BENCH_LATENCY_WORKERS", f"gevent:{os.cpu_count() or 2}x10
 
 
 def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list[str], users: int, duration: int,
-               extra_env: dict | None = None, locust_env: dict | None = None, spawn_rate: float | None = None) -> dict:
-    """prepare → gunicorn → locust (+ samplers) → stop; the run's figures."""
+               extra_env: dict | None = None, locust_env: dict | None = None, spawn_rate: float | None = None,
+               root: Path = BASE, db: str | None = None, build: str | None = None) -> dict:
+    """prepare → gunicorn → locust (+ samplers) → stop; the run's figures. `root` is the
+    checkout whose code serves (and prepares) the run, on database `db`."""
     rundir = OUT / label
     rundir.mkdir(parents=True, exist_ok=True)
-    db = db_name(size)
+    db = db or db_name(size)
     prefix = f"{CACHE_RUN}_{label}".replace("-", "_")
     appname = f"ttbench-{label}"[:60]
     extra_env = extra_env or {}
@@ -470,18 +489,19 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
 
     prep_env = django_env(db, prefix)
     prep_env.update(extra_env)
-    subprocess.run([PY, str(BENCH / "prepare.py"), "--out", str(rundir / "data.json"),
+    subprocess.run([PY, str(root / "bench" / "prepare.py"), "--out", str(rundir / "data.json"),
                     "--users", str(max(USERS + [COMPARE_USERS, 10])),
                     "--admins", str(max(64, CAPACITY_USERS, SCALE_USERS))],
-                   cwd=BASE, env=prep_env, check=True, stdout=open(rundir / "prepare.log", "w"),  # noqa: SIM115
+                   cwd=root, env=prep_env, check=True, stdout=open(rundir / "prepare.log", "w"),  # noqa: SIM115
                    stderr=subprocess.STDOUT)
     data = json.loads((rundir / "data.json").read_text())
 
-    server = Server(config, db, rundir, prefix, appname, extra_env)
+    server = Server(config, db, rundir, prefix, appname, extra_env, root=root)
     sampler = Sampler(db, appname, server.proc.pid)
     sampler.start()
     proc = None
-    result: dict = {"label": label, "stage": stage, "config": config["label"], "commit": SETTINGS["commit"],
+    result: dict = {"label": label, "stage": stage, "config": config["label"],
+                    "commit": build or SETTINGS["commit"], "build": build or "this",
                     "db": db, "size": size,
                     "bags": data.get("bags"), "users": users, "classes": classes, "duration": duration,
                     "env": {**extra_env, **(locust_env or {})}}
@@ -548,6 +568,70 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
 # --- Stages ----------------------------------------------------------------------------
 
 
+def baseline_checkout() -> tuple[Path, str]:
+    """BENCH_BASELINE checked out beside this tree (a git worktree under bench/tmp); it runs
+    with this tree's virtualenv (its requirements are a subset)."""
+    sha = subprocess.run(["git", "rev-parse", "--short", f"{BASELINE}^{{commit}}"], cwd=BASE, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    root = TMP / f"build-{sha}"
+    if not (root / "manage.py").exists():
+        subprocess.run(["git", "worktree", "prune"], cwd=BASE, check=True)
+        subprocess.run(["git", "worktree", "add", "--force", "--detach", str(root), sha], cwd=BASE, check=True,
+                       capture_output=True)
+    return root, sha
+
+
+class OtlpSink(threading.Thread):
+    """A stand-in OpenTelemetry collector: accepts every OTLP/HTTP export and drops it, so
+    the run with tracing on pays for making and sending the spans, not for storing them."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def run(self):
+        self.server.serve_forever()
+
+
+def builds_stage(config: dict) -> None:
+    root, sha = baseline_checkout()
+    base_db = f"{db_name(MAIN)}_{sha}"
+    log(f"builds: {BASELINE} ({sha}) in {root.relative_to(BASE)} on {base_db}, against this build")
+    ensure_database(MAIN, name=base_db, root=root, build=sha)
+    unlimited = {"RATE_LIMIT_SCAN": "1000000/m", "RATE_LIMIT_API": "1000000/m"}
+    sink = OtlpSink()
+    sink.start()
+    try:
+        for endpoint in BUILDS_ENDPOINTS:
+            for n in range(1, BUILDS_REPEAT + 1):
+                for build, kwargs, extra in (
+                    (sha, {"root": root, "db": base_db}, {}),
+                    (None, {}, {}),
+                    (None, {}, {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.url}),
+                ):
+                    name = "before" if build else ("after-traced" if extra else "after")
+                    locust_run(label=f"builds-{endpoint}-{name}-{n}", stage="builds", config=config, size=MAIN,
+                               classes=["CapacityUser"], users=BUILDS_USERS, duration=BUILDS_DURATION,
+                               extra_env={**unlimited, **extra}, build=build,
+                               locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"}, **kwargs)
+    finally:
+        sink.server.shutdown()
+
+
+
 def scan_p(result: dict, key: str) -> float:
     names = SCAN_NAMES + ["/api/v1/scans/undo/", "/api/v1/bills/[id]/parents/"]
     return max((e[key] for e in result["endpoints"] if e["method"] == "POST" and e["name"] in names), default=0)
@@ -578,7 +662,7 @@ def main() -> None:
         "warmup": WARMUP, "classes": CLASSES, "compare_users": COMPARE_USERS, "compare_duration": COMPARE_DURATION,
         "capacity_endpoints": CAPACITY_ENDPOINTS, "capacity_users": CAPACITY_USERS,
         "capacity_duration": CAPACITY_DURATION, "scale_users": SCALE_USERS, "scale_duration": SCALE_DURATION,
-        "stages": STAGES, "login_rate": LOGIN_RATE, "gevent_pool": GEVENT_POOL, "started": datetime.now().isoformat(timespec="seconds"),
+        "stages": STAGES, "login_rate": LOGIN_RATE, "baseline": BASELINE, "gevent_pool": GEVENT_POOL, "started": datetime.now().isoformat(timespec="seconds"),
         "cores": os.cpu_count(), "loadavg_before": os.getloadavg(),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BASE, capture_output=True,
                                  text=True).stdout.strip(),
@@ -633,6 +717,8 @@ def main() -> None:
             locust_run(label=f"latency-{endpoint}", stage="latency", config=parse_config(LATENCY_WORKERS), size=MAIN,
                        classes=["CapacityUser"], users=1, duration=LATENCY_DURATION,
                        extra_env=unlimited, locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"})
+    if "builds" in STAGES:
+        builds_stage(config)
     if "explain" in STAGES:
         # EXPLAIN (ANALYZE, BUFFERS) of every hot query at the main size; kept whole next to
         # the report (bench/EXPLAIN.md), summarised in it.

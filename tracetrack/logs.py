@@ -8,12 +8,17 @@ API next to the one every library uses. Every line carries the request's id and 
 route, status and the time spent in total, in the database and in the cache.
 """
 
+import logging
+
 from django.utils.functional import empty
 
 from tracetrack import request_context
 
-JSON_FIELDS = ["asctime", "levelname", "name", "message"]
-RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+JSON_FIELDS = ["levelname", "name", "message"]
+RENAMED = {"levelname": "level", "name": "logger"}
+# `time`: ISO 8601 in UTC, the same in gunicorn's master and in its workers (Django sets the
+# process's local zone to TIME_ZONE in the workers).
+TIMESTAMP = "time"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s] %(message)s"
 
 
@@ -45,8 +50,10 @@ def logging_config(*, level: str, fmt: str) -> dict:
         {"()": "logging.Formatter", "format": TEXT_FORMAT}
         if fmt == "text"
         else {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": JSON_FIELDS, "rename_fields": RENAMED,
-              "json_ensure_ascii": False}
+              "timestamp": TIMESTAMP, "json_ensure_ascii": False}
     )
+    # Python's warnings (a library's UserWarning) become log records too, not stray lines.
+    logging.captureWarnings(True)
     return {
         "version": 1,
         "disable_existing_loggers": False,

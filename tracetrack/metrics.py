@@ -58,6 +58,10 @@ DB_BREAKER_OPEN = Gauge(
     "tracetrack_db_breaker_open", "1 while the database breaker is open (PostgreSQL unreachable).",
     multiprocess_mode="livemax",
 )
+DEPENDENCY_UP = Gauge(
+    "tracetrack_dependency_up", "1 when the dependency answered the last readiness check (/ready/), else 0.",
+    ["dependency"], multiprocess_mode="livemin",
+)
 # --- Cache -------------------------------------------------------------------------------
 CACHE_CALLS = Counter("tracetrack_cache_calls", "Redis commands sent, by command.", ["command"])
 CACHE_SECONDS = Counter("tracetrack_cache_seconds", "Time spent in Redis commands.")

@@ -7,6 +7,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from tracetrack import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,8 +27,8 @@ def ready(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
         checks["database"] = "ok"
-    except Exception:  # any driver error means "not ready"
-        logger.exception("readiness: database check failed")
+    except Exception as exc:  # any driver error means "not ready"
+        logger.warning("readiness: database check failed: %s", exc)
         checks["database"] = "unavailable"
     try:
         cache.set("ready-probe", "1", 5)
@@ -34,5 +36,7 @@ def ready(request):
     except Exception:
         logger.exception("readiness: cache check failed")
         checks["cache"] = "unavailable"
+    for dependency, state in checks.items():
+        metrics.DEPENDENCY_UP.labels(dependency).set(1 if state == "ok" else 0)
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)

@@ -58,7 +58,8 @@
       if (answer.queued && answer.signedOut) {
         say("err", "Signed out — " + code + " is kept on this device and sent after you ");
         feedbackEl.appendChild(window.TT.loginLink());
-      } else if (answer.queued) say("info", "No network: " + code + " saved on this device and will be sent.");
+      } else if (answer.queued) say("info", (answer.unreachable ? "Server unreachable: " : "No network: ") + code +
+                                    " saved on this device and will be sent.");
       else onAnswer(item, answer, false);
     });
   }

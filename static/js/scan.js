@@ -124,6 +124,8 @@
           say("err", "Signed out — " + body.qr_id + " is kept on this phone and sent after you ");
           feedbackEl.appendChild(window.TT.loginLink());
           feedbackEl.appendChild(document.createTextNode("."));
+        } else if (answer.unreachable) {
+          say("info", "Server unreachable: " + body.qr_id + " saved on this phone and will be sent.");
         } else {
           say("info", "No network: " + body.qr_id + " saved on this phone and will be sent.");
         }

@@ -17,7 +17,8 @@
     bill_full: "The bill is full.",
     rate_limited: "Too fast: wait a moment.",
     permission_denied: "You may not do this.",
-    not_authenticated: "Your session ended: log in again."
+    not_authenticated: "Your session ended: log in again.",
+    unavailable: "Server unreachable: scans are kept on this phone and sent when it answers again."
   };
 
   function uuid() {
@@ -90,11 +91,12 @@
       return Promise.resolve({ queued: true });
     }
     return api(this.csrf, item.path, item.body).then(function (answer) {
-      if (answer.status === 401) {
-        // The session ended: keep the scan (with its scan_id) until the user logs in again.
+      if (answer.status === 401 || answer.status === 429 || answer.status >= 500) {
+        // Not this scan's fault (signed out, too fast, server unreachable): keep it, with its
+        // scan_id, and send it again later, in order.
         self.stalled = answer;
         self.push(item);
-        return { queued: true, signedOut: true };
+        return { queued: true, signedOut: answer.status === 401, unreachable: answer.status >= 500 };
       }
       return answer;
     }, function () {
@@ -179,6 +181,8 @@
       el.appendChild(document.createTextNode(" Signed out — "));
       el.appendChild(loginLink());
       el.appendChild(document.createTextNode("; they are kept on this device and sent after the login."));
+    } else if (stalled.status >= 500) {
+      el.appendChild(document.createTextNode(" Server unreachable — they are kept on this device and sent when it answers again."));
     } else {
       el.appendChild(document.createTextNode(" " + explain(stalled.status, stalled.data)));
     }

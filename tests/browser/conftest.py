@@ -104,11 +104,11 @@ class Phone:
         context.set_default_timeout(TIMEOUT_MS)
         self.page = context.new_page()
         self.page.on("pageerror", lambda error: self.js_errors.append(str(error)))
-        self.server_errors: list[str] = []  # API.md: a 5xx is always a bug
+        self.server_errors: list[str] = []  # API.md: a 5xx other than 503 `unavailable` is always a bug
         context.on("response", self._check_response)
 
     def _check_response(self, response):
-        if response.status >= 500:
+        if response.status >= 500 and response.status != 503:
             self.server_errors.append(f"{response.status} {response.request.method} {response.url}")
 
     def goto(self, path: str, step: str | None = None):

@@ -309,3 +309,24 @@ def test_another_user_on_the_same_phone_does_not_send_the_waiting_scans(phone, d
     page.wait_for_timeout(1500)
     assert not Bag.objects.filter(qr_id="MINE-LATER").exists()
     assert len(json.loads(page.evaluate("localStorage.getItem('tt-queue-disp_lucknow-scans')"))) == 1
+
+
+def test_a_server_that_cannot_reach_its_database_queues_the_scans(phone, dispatcher):
+    """503 `unavailable` (PostgreSQL down): the page says the server is unreachable and
+    keeps the scans, which go out once it answers again."""
+    fill_parent(dispatcher, "SB00015", 1, prefix="UNR")
+    page = phone.login(dispatcher)
+    wedge_scan(phone, "SB00015")
+    unavailable = json.dumps({"code": "unavailable", "detail": "The database cannot be reached right now.",
+                              "request_id": "x"})
+    page.route("**/api/v1/scans/**", lambda route: route.fulfill(
+        status=503, body=unavailable, headers={"Content-Type": "application/json", "Retry-After": "2"}))
+    wedge_scan(phone, "UNR-LATER-1", expect_text="Server unreachable: UNR-LATER-1 saved")
+    expect(page.locator("#pending")).to_contain_text("1 scan waits")
+    expect(page.locator("#pending")).to_contain_text("Server unreachable")
+    phone.snap("server-unreachable")
+    assert links_of("SB00015") == [child_code(0, "UNR")]
+    page.unroute("**/api/v1/scans/**")
+    page.wait_for_function("localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
+    expect(page.locator("#pending")).to_be_hidden()
+    assert sorted(links_of("SB00015")) == sorted([child_code(0, "UNR"), "UNR-LATER-1"])

@@ -19,7 +19,7 @@ from accounts.models import AuditLog
 from scans.services import scan_parent
 from tests.conftest import PASSWORD
 from tests.helpers import fill_parent
-from tracetrack.logs import JSON_FIELDS, RENAMED, RequestContextFilter, logging_config
+from tracetrack.logs import JSON_FIELDS, RENAMED, TIMESTAMP, RequestContextFilter, logging_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -29,7 +29,7 @@ def json_log():
     """Every log line of the test, formatted as production formats it, parsed back."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields=RENAMED, json_ensure_ascii=False))
+    handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields=RENAMED, timestamp=TIMESTAMP, json_ensure_ascii=False))
     handler.addFilter(RequestContextFilter())
     root = logging.getLogger()
     old_level = root.level

@@ -109,3 +109,27 @@ def test_create_user_command_refuses_a_dispatcher_without_area(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO("Long-enough-pw-1\n"))
     with pytest.raises(CommandError, match="dispatch area"):
         call_command("create_user", "op8", "--role", "dispatcher", "--password-stdin")
+
+
+def _load_wsgi(env_overrides: dict) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "STATIC_MANIFEST")} | {
+        "SECRET_KEY": "x" * 50, "DEBUG": "0", "ALLOWED_HOSTS": "localhost", **env_overrides}
+    return subprocess.run([sys.executable, "-c", "import tracetrack.wsgi"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_a_server_without_collectstatic_refuses_to_start_and_says_why(tmp_path):
+    result = _load_wsgi({"VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "run `manage.py collectstatic --noinput`" in result.stderr and "is missing" in result.stderr
+
+
+def test_a_server_with_collected_static_files_starts(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("STATIC_MANIFEST",)} | {
+        "SECRET_KEY": "x" * 50, "DEBUG": "0", "VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "localhost"}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    assert _load_wsgi({"VAR_DIR": str(tmp_path)}).returncode == 0
+    (tmp_path / "static" / "staticfiles.json").write_text('{"paths": {"css/app.css": "css/app.x.css"}, "version": "1.1"}')
+    stale = _load_wsgi({"VAR_DIR": str(tmp_path)})
+    assert stale.returncode != 0 and "lacks js/" in stale.stderr

@@ -5,10 +5,13 @@ from django.conf import settings
 from django_ratelimit.core import get_usage
 from rest_framework.throttling import BaseThrottle
 
+from tracetrack import net
+
 
 def client_ip(group, request) -> str:
-    # Some servers (unix sockets, test clients) set no REMOTE_ADDR: count those together.
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """django-ratelimit's key: the client's address behind our proxies. Some servers (unix
+    sockets, test clients) set no REMOTE_ADDR: those count together."""
+    return net.client_ip(request) or "unknown"
 
 
 def _user_or_ip(group, request) -> str:

@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable
 
 import psycopg
-from psycopg_pool import PoolTimeout
 from django.conf import settings
+from psycopg_pool import PoolTimeout
 
 from tracetrack import metrics
 
