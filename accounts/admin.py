@@ -36,7 +36,7 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     search_fields = ["^username", "email"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        ("Profile", {"fields": ["email", "first_name", "last_name"]}),
+        ("Profile", {"fields": ["email", "first_name", "last_name", "eod_summary"]}),
         ("Role", {"fields": ["role", "dispatch_area", "is_active"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
@@ -63,8 +63,10 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
             dispatch_area=data.get("dispatch_area"),
             email=data.get("email", ""),
             is_active=data["is_active"],
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+            eod_summary=data.get("eod_summary", True),
         )
-        type(obj).objects.filter(pk=obj.pk).update(first_name=data.get("first_name", ""), last_name=data.get("last_name", ""))
         return user
 
     def perform_delete(self, request, obj):

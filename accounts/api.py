@@ -23,6 +23,7 @@ from accounts.serializers import (
 from tracetrack import metrics
 from tracetrack.api.caching import cached_response
 from tracetrack.api.permissions import RolePermission
+from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 from tracetrack.api.throttling import LoginThrottle
 
@@ -86,7 +87,7 @@ class MeView(APIView):
         return cached_response(request, "me", str(request.user.pk), lambda: MeSerializer(request.user).data)
 
 
-class AreaViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class AreaViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Dispatch areas by code."""
 
     queryset = DispatchArea.objects.all()

@@ -41,6 +41,8 @@ class User(AbstractUser):
     dispatch_area = models.ForeignKey(
         DispatchArea, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    # Billers and admins get the end-of-day summary by e-mail unless they opt out.
+    eod_summary = models.BooleanField("e-mail me the end-of-day summary", default=True)
 
     objects = TraceTrackUserManager()
 

@@ -32,7 +32,10 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 def _snapshot(user: User) -> dict[str, Any]:
     return {
         "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
         "email": user.email,
+        "eod_summary": user.eod_summary,
         "role": user.role,
         "dispatch_area": user.dispatch_area.code if user.dispatch_area_id else None,
         "is_active": user.is_active,
@@ -157,6 +160,9 @@ def user_update(
     email: str = UNSET,
     is_active: bool = UNSET,
     password: str = UNSET,
+    first_name: str = UNSET,
+    last_name: str = UNSET,
+    eod_summary: bool = UNSET,
 ) -> User:
     """Change a user. Nobody changes their own role (`own_role`, checked first); the last
     active admin cannot be demoted or deactivated (`last_admin`)."""
@@ -180,6 +186,11 @@ def user_update(
     target.is_active = new_active
     if email is not UNSET:
         target.email = (email or "").strip()
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        if value is not UNSET:
+            setattr(target, field, str(value or "").strip()[:150])
+    if eod_summary is not UNSET:
+        target.eod_summary = bool(eod_summary)
     if password is not UNSET:
         _check_password(password, target)
         target.set_password(password)
@@ -211,6 +222,18 @@ def user_delete(*, actor: User | None, target: User) -> None:
     audit(actor=actor, action="user.delete", entity_type="user", entity_id=before["username"], before=before)
     target.delete()
     data_changed()
+
+
+@transaction.atomic
+def user_set_eod_summary(*, user: User, wanted: bool) -> User:
+    """A user's own choice: the end-of-day summary e-mail, or not (audited)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.eod_summary != wanted:
+        user.eod_summary = wanted
+        user.save(update_fields=["eod_summary"])
+        audit(actor=user, action="user.eod_summary", entity_type="user", entity_id=user.username,
+              before={"eod_summary": not wanted}, after={"eod_summary": wanted})
+    return user
 
 
 def _hash_token(raw: str) -> str:

@@ -1,12 +1,17 @@
 """Login, logout and the home page."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from accounts.lockout import lockout_response
+from accounts.policy import allowed
+from accounts.services import user_set_eod_summary
 from tracetrack.api.throttling import client_ip
 from tracetrack.forms import BoundedUsernameMixin
 
@@ -35,6 +40,20 @@ class LoginView(auth_views.LoginView):
         if getattr(request, "axes_locked_out", False):
             return lockout_response(request)
         return response
+
+
+@require_POST
+def eod_summary_choice(request):
+    """A biller's or admin's own choice of the end-of-day summary e-mail (home page)."""
+    if not request.user.is_authenticated:
+        return redirect(settings.LOGIN_URL)
+    if not allowed(request.user, "bill.read"):
+        raise PermissionDenied
+    wanted = request.POST.get("eod_summary") == "on"
+    user_set_eod_summary(user=request.user, wanted=wanted)
+    messages.success(request, "You will get the end-of-day summary by e-mail." if wanted
+                     else "You will not get the end-of-day summary by e-mail any more.")
+    return redirect("home")
 
 
 def home(request):

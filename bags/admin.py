@@ -4,7 +4,6 @@ right. Searches and totals use indexes and estimates, never a full scan."""
 from django.contrib import admin
 from django.db.models import Q
 
-from bags import admin_views
 from bags.models import Bag, Link
 from bags.services import bag_delete
 from tracetrack.admin_services import CodeSearchMixin, EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
@@ -45,14 +44,6 @@ class BagAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ["qr_id", "kind", "status", "child_count", "created_by", "created_at", "updated_at"]
     fields = ["qr_id", "kind", "status", "child_count", "dispatch_area", "created_by", "created_at", "updated_at"]
     show_full_result_count = False
-    actions = [admin_views.export_selected_csv, admin_views.export_selected_xlsx, admin_views.print_labels]
-    # Import, labels and export buttons (templates/admin/tracetrack/change_list.html).
-    change_list_template = "admin/tracetrack/change_list.html"
-    backoffice_tools = {"import": True, "labels": True, "export": "bags"}
-
-    def get_urls(self):
-        return admin_views.bag_admin_urls(self) + super().get_urls()
-
     def has_add_permission(self, request):
         return False  # bags come from scans, the API and imports
 

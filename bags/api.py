@@ -11,11 +11,12 @@ from bags.selectors import bag_get, bag_with_relations, bags_visible_to
 from bags.serializers import BagCreateSerializer, BagDetailSerializer, BagSerializer
 from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.permissions import RolePermission
+from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 
 
 class BagViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+    StaleReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """Bags, newest first. Dispatchers see their own area's; other bags are 404 to them."""

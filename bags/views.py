@@ -8,6 +8,7 @@ from bags.codes import normalize_code
 from bags.models import BagKind
 from bags.selectors import bags_visible_to, child_codes
 from scans.selectors import scans_visible_to
+from tracetrack.db.replicas import stale_ok
 from tracetrack.pages import page_requires
 
 SUGGESTIONS = 20
@@ -15,6 +16,7 @@ HISTORY = 50
 
 
 @page_requires("bag.read")
+@stale_ok
 def lookup(request):
     code = normalize_code(request.GET.get("q", ""))[:64]
     bag, children, history, suggestions = None, [], [], []

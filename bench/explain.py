@@ -351,7 +351,7 @@ def admin_urls(fx: dict) -> list[Path_]:
                             ("child bag", "admin:bags_bag_change", fx["child_pk"]),
                             ("biggest bill (parents inline)", "admin:billing_bill_change", fx["big_bill_id"])]:
         paths.append(Path_(f"admin change form: {label}", "admin", "GET", reverse(name, args=[pk])))
-    for name, query in [("admin:bags_bag_import", ""), ("admin:billing_bill_import", ""),
+    for name, query in [("admin:backoffice_import_bags", ""), ("admin:backoffice_import_bills", ""),
                         ("admin:bags_bag_labels", ""), ("admin:bags_bag_labels", "?start=SB00001&count=24")]:
         try:
             paths.append(Path_(f"admin page {name}{query}", "admin", "GET", reverse(name) + query))

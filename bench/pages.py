@@ -175,8 +175,8 @@ def build_pages(fx: dict) -> list[Page]:
     for label, name, pk in changes:
         if pk is not None:
             pages.append(Page("admin", label, reverse(name, args=[pk])))
-    for label, name, query in [("bag import (GET)", "admin:bags_bag_import", ""),
-                               ("bill import (GET)", "admin:billing_bill_import", ""),
+    for label, name, query in [("bag import (GET)", "admin:backoffice_import_bags", ""),
+                               ("bill import (GET)", "admin:backoffice_import_bills", ""),
                                ("labels form", "admin:bags_bag_labels", ""),
                                ("labels: 24 codes", "admin:bags_bag_labels", "?start=SB00001&count=24")]:
         try:

@@ -3,7 +3,6 @@ services, with the same rules and audit rows as the API."""
 
 from django.contrib import admin, messages
 
-from bags import admin_views
 from billing import services
 from billing.models import Bill, BillBag
 from tracetrack.admin_services import CodeSearchMixin, EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
@@ -49,18 +48,12 @@ class BillAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     date_hierarchy_drilldown = False
     paginator = EstimatedCountPaginator
-    actions = ["complete_bills", "reopen_bills", admin_views.export_selected_csv, admin_views.export_selected_xlsx]
+    actions = ["complete_bills", "reopen_bills"]
     inlines = [BillBagInline]
-    # Import and export buttons (templates/admin/tracetrack/change_list.html).
-    change_list_template = "admin/tracetrack/change_list.html"
-    backoffice_tools = {"import": True, "export": "bills"}
     fields = ["bill_id", "capacity", "destination", "vehicle_number", "description", "status", "parent_count",
               "created_by", "created_at", "completed_at", "completed_by"]
     readonly_fields = ["status", "parent_count", "created_by", "created_at", "completed_at", "completed_by"]
     show_full_result_count = False
-
-    def get_urls(self):
-        return admin_views.bill_admin_urls(self) + super().get_urls()
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (["bill_id"] if obj else [])

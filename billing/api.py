@@ -22,6 +22,7 @@ from billing.serializers import (
 )
 from tracetrack.api.idempotency import idempotent_response
 from tracetrack.api.permissions import RolePermission
+from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 from tracetrack.api.throttling import ApiThrottle, ScanThrottle
 
@@ -33,7 +34,7 @@ def _detail(bill) -> dict:
 
 
 class BillViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    StaleReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.DestroyModelMixin, viewsets.GenericViewSet,
 ):
     """Bills, newest first (billers and admins)."""
@@ -46,6 +47,7 @@ class BillViewSet(
     lookup_field = "bill_id"
     lookup_value_regex = "[^/]+"
     cursor_ordering = "-created_at"
+    stale_read_actions = ("list", "retrieve", "summary")
 
     def get_queryset(self):
         return bills_with_totals()

@@ -82,3 +82,16 @@ class BillBag(models.Model):
 
     def __str__(self):
         return f"{self.bill_id} ← {self.parent_id}"
+
+
+class EodSummarySent(models.Model):
+    """The end-of-day summary e-mail of one day, sent once: the row is claimed (primary key
+    = the day) in the transaction that sends, so several beat or worker processes, or a
+    command run by hand, cannot send it twice."""
+
+    day = models.DateField(primary_key=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    recipients = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.day}: {self.recipients} recipients"

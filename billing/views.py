@@ -15,11 +15,13 @@ from billing import services
 from billing.filters import BillFilter
 from billing.models import BillBag
 from billing.selectors import actual_weight_kg, bill_day_summary, bill_get, bills_with_totals, expected_weight_kg
+from tracetrack.db.replicas import stale_ok
 from tracetrack.errors import InvalidInput, ServiceError
 from tracetrack.pages import keyset_page, page_requires
 
 
 @page_requires("bill.read")
+@stale_ok
 def bill_list(request):
     filters = BillFilter(request.GET, queryset=bills_with_totals())
     bills, next_cursor = [], None
@@ -87,6 +89,7 @@ def bill_action(request, bill_id: str, action: str):
 
 
 @page_requires("bill.read")
+@stale_ok
 def bill_summary(request):
     raw = request.GET.get("date", "")
     try:

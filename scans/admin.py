@@ -5,7 +5,6 @@ import uuid
 from django.contrib import admin
 from django.db.models import Q
 
-from bags import admin_views
 from bags.admin import bag_pk
 from scans.models import Scan
 from tracetrack.admin_services import EstimatedCountPaginator, ReadOnlyAdmin
@@ -21,10 +20,6 @@ class ScanAdmin(ReadOnlyAdmin):
     date_hierarchy = "timestamp"
     date_hierarchy_drilldown = False  # no DISTINCT over millions of scans
     paginator = EstimatedCountPaginator
-    actions = [admin_views.export_selected_csv, admin_views.export_selected_xlsx]
-    # Export buttons (templates/admin/tracetrack/change_list.html).
-    change_list_template = "admin/tracetrack/change_list.html"
-    backoffice_tools = {"export": "scans"}
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

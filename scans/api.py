@@ -19,6 +19,7 @@ from tracetrack import metrics
 from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.idempotency import idempotent_response
 from tracetrack.api.permissions import RolePermission
+from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 from tracetrack.api.throttling import ApiThrottle, ScanThrottle
 from tracetrack.errors import ServiceError
@@ -41,7 +42,7 @@ DecodeInput = inline_serializer("DecodeInput", {"image": serializers.FileField()
 DecodeAnswer = inline_serializer("DecodeAnswer", {"codes": serializers.ListField(child=serializers.CharField())})
 
 
-class ScanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Scans, newest first. Dispatchers see their own area's."""
 
     serializer_class = ScanSerializer

@@ -4,10 +4,12 @@ operators today and the last 50 scans; it refreshes itself every few seconds."""
 from django.shortcuts import render
 
 from stats.dashboard import dashboard_data
+from tracetrack.db.replicas import stale_ok
 from tracetrack.pages import page_requires
 
 
 @page_requires("dashboard.read")
+@stale_ok
 def dashboard(request):
     template = "pages/dashboard_body.html" if request.GET.get("fragment") else "pages/dashboard.html"
     return render(request, template, dashboard_data(request.user))

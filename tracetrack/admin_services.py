@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.functional import cached_property
 
+from tracetrack.db.replicas import stale_reads
 from tracetrack.errors import InvalidInput, ServiceError
 
 
@@ -33,7 +34,18 @@ def dry_run(call) -> ServiceError | None:
         return exc
 
 
-class ServiceAdminMixin:
+class StaleChangelistMixin:
+    """A changelist's reads may be a second stale: from a replica when one fits
+    (tracetrack.db.replicas)."""
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method != "GET":
+            return super().changelist_view(request, extra_context)
+        with stale_reads():
+            return super().changelist_view(request, extra_context)
+
+
+class ServiceAdminMixin(StaleChangelistMixin):
     """Subclasses implement `perform_save(request, obj, form, change) -> obj` (and may
     implement `perform_delete(request, obj)`) by calling one service."""
 
@@ -83,7 +95,7 @@ class ServiceAdminMixin:
             self.delete_model(request, obj)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(StaleChangelistMixin, admin.ModelAdmin):
     """Logs and link rows: written by the services only, never by hand."""
 
     show_full_result_count = False

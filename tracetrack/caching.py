@@ -15,6 +15,8 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
+from tracetrack.db.replicas import primary_reads
+
 T = TypeVar("T")
 WAIT_FOR_BUILDER = 2.0  # seconds a request waits for another one's rebuild before building itself
 LOCK_SECONDS = 10  # a rebuild lock left behind (its builder died) blocks nobody for longer
@@ -33,6 +35,7 @@ def cached_read(name: str, scope: str, ttl: int, build: Callable[[], T]) -> T:
         current = _start_generation()
         if current is None:  # the cache is down
             return build()
+    build = _on_primary(build)
     entry = found.get(key)
     if entry is not None and entry[0] == current:
         return entry[1]
@@ -56,6 +59,17 @@ def cached_read(name: str, scope: str, ttl: int, build: Callable[[], T]) -> T:
         if entry is not None and entry[0] >= current:
             return entry[1]
     return build()
+
+
+def _on_primary(build: Callable[[], T]) -> Callable[[], T]:
+    """A value stored under the current generation is built from the primary: a replica a
+    moment behind would store yesterday's data as today's (tracetrack.db.replicas)."""
+
+    def built() -> T:
+        with primary_reads():
+            return build()
+
+    return built
 
 
 def _start_generation() -> int | None:

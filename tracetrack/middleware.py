@@ -15,9 +15,11 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from tracetrack import metrics, request_context
+from tracetrack.db import replicas
 from tracetrack.net import client_ip, from_trusted_proxy
 
 logger = logging.getLogger("tracetrack.request")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 # A request id from a trusted proxy is kept when it is a bounded token; else we make one.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -81,6 +83,8 @@ class RequestContextMiddleware:
                 f"total;dur={seconds * 1000:.1f}"
             )
             self._observe(request, response, seconds, usage)  # the log line still carries the id
+            if request.method not in SAFE_METHODS:
+                replicas.note_write(getattr(request, "user", None))
         finally:
             request_context.reset(token)
         return response

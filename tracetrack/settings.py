@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "scans",
     "billing",
     "stats",
+    # Last: its admin adds the back-office tools to the other apps' admins.
+    "backoffice",
 ]
 
 MIDDLEWARE = [
@@ -104,45 +106,53 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tracetrack.sqlite3'}")
-_db = dj_database_url.parse(DATABASE_URL)
-if _db["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend with a pool that fails fast when PostgreSQL is down and never hands
-    # out a connection that died with the server (tracetrack.db).
-    _db["ENGINE"] = "tracetrack.db.postgresql"
-    _db.setdefault("OPTIONS", {}).update({
-        # New connections (the pool's, and the breaker's probe) give up quickly; psycopg
-        # rounds anything below 2 s up to 2 s, as libpq does.
-        "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 2, minimum=1),
-        # A query whose packets go unanswered (a host or network gone) fails after this
-        # long, instead of hanging a worker until TCP gives up minutes later.
-        "tcp_user_timeout": env_int("DB_TCP_USER_TIMEOUT_MS", 5000, minimum=0),
-    })
-    # Django's native psycopg 3 pool. CONN_MAX_AGE must stay 0 with the pool: the pool, not
-    # Django, keeps connections open, and persistent connections leak one per greenlet
-    # under gevent.
-    _db["CONN_MAX_AGE"] = 0
-    _db["CONN_HEALTH_CHECKS"] = False
-    if env_bool("DB_POOL", True):
-        _db.setdefault("OPTIONS", {})["pool"] = {
-            "min_size": env_int("DB_POOL_MIN", 2, minimum=0),
-            "max_size": env_int("DB_POOL_MAX", 8, minimum=1),
-            "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
-        }
-    # Server-side parameter binding lets psycopg prepare a statement it has run
-    # DB_PREPARE_THRESHOLD times on a connection (pooled connections live long), so
-    # PostgreSQL stops planning the hot queries again and again: planning the bag lookup's
-    # eight joins cost ~2.5 ms of PostgreSQL CPU per request, more than running it (the
-    # bench: lookups 86 → 146 req/s for one client, PostgreSQL CPU per child scan −25 %).
-    # Django turns psycopg's prepared statements off unless `prepare_threshold` is given;
-    # behind a transaction-pooling proxy (PgBouncer) set DB_SERVER_SIDE_BINDING=0.
-    if env_bool("DB_SERVER_SIDE_BINDING", True):
-        _db.setdefault("OPTIONS", {})["server_side_binding"] = True
-        _db["OPTIONS"]["prepare_threshold"] = env_int("DB_PREPARE_THRESHOLD", 5, minimum=0)
+
+
+def _database(url: str) -> dict:
+    """A DATABASES entry from a dj-database-url URL, with this project's options."""
+    _db = dj_database_url.parse(url)
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with a pool that fails fast when PostgreSQL is down and never hands
+        # out a connection that died with the server (tracetrack.db).
+        _db["ENGINE"] = "tracetrack.db.postgresql"
+        _db.setdefault("OPTIONS", {}).update({
+            # New connections (the pool's, and the breaker's probe) give up quickly; psycopg
+            # rounds anything below 2 s up to 2 s, as libpq does.
+            "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 2, minimum=1),
+            # A query whose packets go unanswered (a host or network gone) fails after this
+            # long, instead of hanging a worker until TCP gives up minutes later.
+            "tcp_user_timeout": env_int("DB_TCP_USER_TIMEOUT_MS", 5000, minimum=0),
+        })
+        # Django's native psycopg 3 pool. CONN_MAX_AGE must stay 0 with the pool: the pool, not
+        # Django, keeps connections open, and persistent connections leak one per greenlet
+        # under gevent.
+        _db["CONN_MAX_AGE"] = 0
+        _db["CONN_HEALTH_CHECKS"] = False
+        if env_bool("DB_POOL", True):
+            _db.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": env_int("DB_POOL_MIN", 2, minimum=0),
+                "max_size": env_int("DB_POOL_MAX", 8, minimum=1),
+                "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
+            }
+        # Server-side parameter binding lets psycopg prepare a statement it has run
+        # DB_PREPARE_THRESHOLD times on a connection (pooled connections live long), so
+        # PostgreSQL stops planning the hot queries again and again: planning the bag lookup's
+        # eight joins cost ~2.5 ms of PostgreSQL CPU per request, more than running it (the
+        # bench: lookups 86 → 146 req/s for one client, PostgreSQL CPU per child scan −25 %).
+        # Django turns psycopg's prepared statements off unless `prepare_threshold` is given;
+        # behind a transaction-pooling proxy (PgBouncer) set DB_SERVER_SIDE_BINDING=0.
+        if env_bool("DB_SERVER_SIDE_BINDING", True):
+            _db.setdefault("OPTIONS", {})["server_side_binding"] = True
+            _db["OPTIONS"]["prepare_threshold"] = env_int("DB_PREPARE_THRESHOLD", 5, minimum=0)
+    return _db
+
+
 # The breaker (tracetrack.db): consecutive failures to reach PostgreSQL that open it, and how
 # long it stays open before one request probes again.
 DB_BREAKER_FAILURES = env_int("DB_BREAKER_FAILURES", 2, minimum=1)
 DB_BREAKER_OPEN_SECONDS = env_float("DB_BREAKER_OPEN_SECONDS", 1.0, minimum=0.1)
 DB_UNAVAILABLE_RETRY_AFTER = env_int("DB_UNAVAILABLE_RETRY_AFTER", 2, minimum=1)
+_db = _database(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions take the write lock up front, so two writers queue instead of
@@ -155,6 +165,23 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 _db["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Read replicas (PostgreSQL streaming replication; tracetrack.db.replicas): reads that may
+# be a second stale (lists, lookups, dashboards, exports, admin changelists) go to one that
+# answers and lags at most REPLICA_MAX_LAG seconds; a user who wrote in the last
+# READ_YOUR_WRITES_SECONDS reads from the primary (marked in Redis, so on every app server).
+REPLICAS = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", []), start=1):
+    _replica = _database(_url)
+    if _replica["ENGINE"] != "tracetrack.db.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS: replicas are PostgreSQL databases")
+    _replica["TEST"] = {"MIRROR": "default"}  # tests read the one test database
+    DATABASES[f"replica{_number}"] = _replica
+    REPLICAS.append(f"replica{_number}")
+REPLICA_MAX_LAG = env_float("REPLICA_MAX_LAG", 1.0, minimum=0.0)
+REPLICA_CHECK_SECONDS = env_float("REPLICA_CHECK_SECONDS", 1.0, minimum=0.1)
+READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 5, minimum=1)
+DATABASE_ROUTERS = ["tracetrack.db.replicas.ReplicaRouter"] if REPLICAS else []
 
 # --- Cache, sessions ----------------------------------------------------------------------
 
@@ -299,6 +326,54 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Background jobs (Celery; README: Background jobs) ----------------------------------
+
+# The broker: CELERY_BROKER_URL, else Redis when REDIS_URL is set. Without one (the embedded
+# default) jobs run in a thread of the web process.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or None
+JOBS_BACKEND = env_str("JOBS_BACKEND", "celery" if CELERY_BROKER_URL else "thread")
+if JOBS_BACKEND not in ("celery", "thread", "eager"):
+    raise ImproperlyConfigured("JOBS_BACKEND must be celery, thread or eager")
+if JOBS_BACKEND == "celery" and not CELERY_BROKER_URL:
+    raise ImproperlyConfigured("JOBS_BACKEND=celery needs CELERY_BROKER_URL (or REDIS_URL)")
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "tracetrack")
+CELERY_TASK_IGNORE_RESULT = True  # a job's outcome is on its Job row
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a long import does not hold other tasks back
+CELERY_TASK_ACKS_LATE = False  # a job a killed worker dropped is marked failed, not run twice
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = None  # set below from TIME_ZONE
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # our logging config (JSON lines) stays
+IMPORT_JOB_THRESHOLD = env_int("IMPORT_JOB_THRESHOLD", 5000, minimum=0)
+# The end-of-day summary e-mail (billing.eod): HH:MM in TIME_ZONE.
+_eod = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", env_str("EOD_SUMMARY_AT", "20:00"))
+if not _eod:
+    raise ImproperlyConfigured("EOD_SUMMARY_AT must be HH:MM (24 h), for example 20:00")
+EOD_SUMMARY_AT = (int(_eod.group(1)), int(_eod.group(2)))
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120, minimum=5)
+
+# --- Backups (manage.py backup / restore; README: Recovery) ------------------------------
+
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_KEEP = env_int("BACKUP_KEEP", 14, minimum=1)
+BACKUP_MAX_AGE_DAYS = env_int("BACKUP_MAX_AGE_DAYS", 30, minimum=1)
+BACKUP_PG_BIN = env_str("BACKUP_PG_BIN", "")  # a folder with pg_dump and pg_restore; default: PATH
+
+# --- E-mail -----------------------------------------------------------------------------
+
+# SMTP when EMAIL_HOST is set; else printed on the console (the embedded default).
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TraceTrack <tracetrack@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address people use, for links in e-mails.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+
 # --- Business rules (DESIGN.md) ---------------------------------------------------------
 
 # A code ceiling for PARENT_CAPACITY: the database check constraint on child_count uses it,
@@ -325,6 +400,7 @@ BILL_RESERVED_IDS = ["SUMMARY"]
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Kolkata")
+CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 

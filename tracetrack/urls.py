@@ -15,6 +15,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("account/eod-summary/", account_views.eod_summary_choice, name="eod-summary-choice"),
     path("scan/", scan_views.scan, name="scan"),
     path("scan/<str:parent_qr>/", scan_views.scan, name="scan-parent"),
     path("lookup/", bag_views.lookup, name="lookup"),

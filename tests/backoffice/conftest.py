@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-BAG_IMPORT_URL = "admin:bags_bag_import"
-BILL_IMPORT_URL = "admin:billing_bill_import"
+BAG_IMPORT_URL = "admin:backoffice_import_bags"
+BILL_IMPORT_URL = "admin:backoffice_import_bills"
 
 
 @pytest.fixture(autouse=True)

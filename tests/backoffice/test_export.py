@@ -13,8 +13,8 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from bags import exporting, xlsx
-from bags.importing import import_bags, import_bills
+from backoffice import exporting, xlsx
+from backoffice.importing import import_bags, import_bills
 from bags.models import Bag, Link
 from billing.models import Bill
 from billing.services import bill_add_parent, bill_create

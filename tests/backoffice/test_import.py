@@ -7,8 +7,8 @@ from django.db import connection
 from django.urls import reverse
 
 from accounts.models import AuditLog
-from bags import importing
-from bags.importing import ImportFileError, import_bags
+from backoffice import importing
+from backoffice.importing import ImportFileError, import_bags
 from bags.models import Bag, BagStatus, Link
 from bags.services import bag_create
 from billing.models import Bill

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from bags import labels
+from backoffice import labels
 from bags.models import Bag
 from tests.helpers import fill_parent, refused
 

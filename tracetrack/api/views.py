@@ -8,6 +8,7 @@ from stats.selectors import stats_for
 from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.formats import api_datetime
 from tracetrack.api.permissions import RolePermission
+from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 
 StatsAnswer = inline_serializer(
@@ -23,11 +24,12 @@ StatsAnswer = inline_serializer(
 )
 
 
-class StatsView(APIView):
+class StatsView(StaleReadsMixin, APIView):
     """Totals, exact at the moment of the request. Dispatchers: their own area, no bills."""
 
     permission_classes = [RolePermission]
     policy = {"*": "stats.read"}
+    stale_read_actions = ("get",)
 
     @extend_schema(responses={200: StatsAnswer, **error_responses(401, 403)})
     def get(self, request):

@@ -55,7 +55,7 @@ BILL_REQUIRED = ("bill_id", "capacity", "destination", "vehicle_number")
 # A bill's `parents` cell: codes separated by spaces, semicolons or commas.
 PARENT_LIST_SEPARATORS = re.compile(r"[\s;,]+")
 # Exports put a quote before text that a spreadsheet would take for a formula
-# (bags.exporting.csv_safe); reading a CSV removes it again.
+# (backoffice.exporting.csv_safe); reading a CSV removes it again.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 PROGRESS_EVERY = 1000
@@ -226,6 +226,27 @@ def _xlsx_rows(path: Path, columns, required) -> Iterator[Row]:
             raise ImportFileError(f"No sheet has the columns {', '.join(required)}.")
     finally:
         workbook.close()
+
+
+def count_rows(path: Path) -> int:
+    """About how many data rows the file has, without reading them (it chooses between the
+    request and a background job): lines of a CSV, the sheets' row counts of a workbook."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            with path.open("rb") as handle:
+                return max(0, sum(1 for _ in handle) - 1)
+        if suffix == ".xlsx":
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(path, read_only=True)
+            try:
+                return sum(max(0, (sheet.max_row or 1) - 1) for sheet in workbook.worksheets)
+            finally:
+                workbook.close()
+    except (OSError, zipfile.BadZipFile, ValueError, KeyError):
+        return 0
+    return 0
 
 
 # --- Running an import --------------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 Rows are read with `values_list(...).iterator(chunk_size=...)`: one query per table
 (PostgreSQL streams it through a server-side cursor), every related value joined in, so
-the number of queries does not grow with the rows. Both CSV and XLSX (bags.xlsx writes the
+the number of queries does not grow with the rows. Both CSV and XLSX (backoffice.xlsx writes the
 zip as it goes) are streamed to the client while the rows are read: the first bytes go out
 at once and memory stays flat for whole tables. An exported bag file imports back
-(bags.importing reads the same column names).
+(backoffice.importing reads the same column names).
 """
 
 import csv
@@ -17,7 +17,7 @@ from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from bags import xlsx
+from backoffice import xlsx
 from bags.models import Bag
 from billing.models import Bill, BillBag
 from scans.models import Scan
@@ -30,7 +30,7 @@ XLSX_MAX_ROWS = xlsx.MAX_ROWS
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
 # Text that a spreadsheet would run as a formula gets a leading quote in CSV (OWASP
-# "CSV injection"); bags.importing removes it again.
+# "CSV injection"); backoffice.importing removes it again.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -203,7 +203,7 @@ def csv_chunks(dataset: Dataset, queryset: QuerySet) -> Iterator[str]:
 
 
 def xlsx_chunks(dataset: Dataset, queryset: QuerySet) -> Iterator[bytes]:
-    """The XLSX workbook of `queryset`, streamed as it is read (bags.xlsx): the first bytes
+    """The XLSX workbook of `queryset`, streamed as it is read (backoffice.xlsx): the first bytes
     before the query runs, then a piece every few hundred rows. Codes and other text are
     text cells, so "000123" keeps its zeros and "=…" is never a formula (no quote needed,
     unlike CSV); counts are numbers, flags booleans; times are local wall-clock times (Excel

@@ -1,5 +1,5 @@
 """`manage.py import_bags FILE --user USERNAME [--commit] [--bills]`: the admin's import
-(bags.importing) from the command line, for files too big for a web request.
+(backoffice.importing) from the command line, for files too big for a web request.
 
 Without --commit it is a dry run: every row is checked through the services and nothing
 is kept. With --commit the file is imported in one transaction, all or nothing.
@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.models import User
-from bags.importing import BAGS, BILLS, ImportFileError, import_file
+from backoffice.importing import BAGS, BILLS, ImportFileError, import_file
 from tracetrack.errors import ServiceError
 
 # Refused rows printed before "… and N more".

@@ -1,10 +1,11 @@
-"""Back-office pages and actions of the admin: import (dry run, then commit), export and
-QR labels. The model admins (bags/admin.py, billing/admin.py) add these URLs and actions;
-the work itself is in bags.importing, bags.exporting and bags.labels.
+"""Back-office pages and actions of the admin: import (dry run, then commit; big files as
+background jobs with a live progress bar), export and QR labels. backoffice/admin.py adds
+these URLs and actions to the admin; the work itself is in backoffice.importing,
+backoffice.jobs, backoffice.exporting and backoffice.labels.
 
 An uploaded file is kept under VAR_DIR/imports with a random name between the dry run
-and the commit; the session remembers which names belong to this user. It is deleted
-after the commit, on cancel, or after a day.
+and the commit; the session remembers which names belong to this user (a background job
+keeps it on the job instead). It is deleted after the commit, on cancel, or after a day.
 """
 
 import logging
@@ -19,13 +20,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.validators import FileExtensionValidator
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
-from bags import exporting, labels
-from bags.importing import (
+from backoffice import exporting, jobs, labels
+from backoffice.importing import (
     BAG_COLUMNS,
     BAG_REQUIRED,
     BAGS,
@@ -37,7 +38,9 @@ from bags.importing import (
     can_import,
     import_file,
 )
-from tracetrack.errors import InvalidInput
+from backoffice.models import Job, JobStatus
+from tracetrack.db.replicas import read_alias, stale_reads
+from tracetrack.errors import InvalidInput, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +52,19 @@ IMPORT_COLUMNS = {BAGS: (BAG_COLUMNS, BAG_REQUIRED), BILLS: (BILL_COLUMNS, BILL_
 # --- URLs ---------------------------------------------------------------------------------
 
 
-def bag_admin_urls(model_admin) -> list:
-    """Import of bags, QR labels and the whole-table exports (bags, scans, bills)."""
-    wrap = model_admin.admin_site.admin_view
+def backoffice_urls(admin_site) -> list:
+    """Import pages (bags, bills), background import jobs, QR labels and the whole-table
+    exports (bags, scans, bills), under /admin/backoffice/job/."""
+    wrap = admin_site.admin_view
     return [
-        path("import/", wrap(_import_view(model_admin, BAGS)), name="bags_bag_import"),
-        path("labels/", wrap(_labels_view(model_admin)), name="bags_bag_labels"),
-        path("export/<str:dataset>.<str:fmt>", wrap(_export_view(model_admin.admin_site)), name="tracetrack_export"),
+        path("import/bags/", wrap(_import_view(admin_site)), {"kind": BAGS}, name="backoffice_import_bags"),
+        path("import/bills/", wrap(_import_view(admin_site)), {"kind": BILLS}, name="backoffice_import_bills"),
+        path("import/<str:kind>/", wrap(_import_view(admin_site)), name="backoffice_import"),
+        path("<uuid:job_id>/progress/", wrap(_job_view(admin_site)), name="backoffice_job_page"),
+        path("<uuid:job_id>/status.json", wrap(_job_status_view), name="backoffice_job_status"),
+        path("labels/", wrap(_labels_view(admin_site)), name="bags_bag_labels"),
+        path("export/<str:dataset>.<str:fmt>", wrap(_export_view(admin_site)), name="tracetrack_export"),
     ]
-
-
-def bill_admin_urls(model_admin) -> list:
-    wrap = model_admin.admin_site.admin_view
-    return [path("import/", wrap(_import_view(model_admin, BILLS)), name="billing_bill_import")]
 
 
 # --- Import -------------------------------------------------------------------------------
@@ -119,17 +122,19 @@ def _purge_stale_uploads(folder: Path) -> None:
             pass  # removed meanwhile by another request
 
 
-def _import_view(model_admin, kind: str):
-    opts = model_admin.model._meta
-    columns, required = IMPORT_COLUMNS[kind]
-
+def _import_view(admin_site):
     @require_http_methods(["GET", "POST"])
-    def view(request):
+    def view(request, kind: str):
+        if kind not in IMPORT_COLUMNS:
+            raise Http404("No such import.")
         if not can_import(request.user):
             raise PermissionDenied
+        model = exporting.DATASETS[kind].model
+        opts = model._meta
+        columns, required = IMPORT_COLUMNS[kind]
         changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
         context = {
-            **model_admin.admin_site.each_context(request),
+            **admin_site.each_context(request),
             "opts": opts,
             "title": f"Import {kind}",
             "kind": kind,
@@ -137,6 +142,7 @@ def _import_view(model_admin, kind: str):
             "required": required,
             "changelist_url": changelist,
             "form": ImportUploadForm(),
+            "job_threshold": settings.IMPORT_JOB_THRESHOLD,
         }
         action = request.POST.get("action") if request.method == "POST" else None
         if action == "dry_run":
@@ -145,6 +151,17 @@ def _import_view(model_admin, kind: str):
             if form.is_valid():
                 name = _store_upload(request, kind, form.cleaned_data["file"])
                 upload = _stored_upload(request, kind, name)
+                if jobs.wants_job(upload["path"]):
+                    # Too big for a request: checked (then committed) in the background.
+                    try:
+                        job = jobs.job_start(user=request.user, kind=kind, path=upload["path"],
+                                             file_name=upload["name"])
+                    except ServiceError as exc:
+                        _discard_upload(request, name)
+                        messages.error(request, exc.detail)
+                        return HttpResponseRedirect(request.path)
+                    _forget_upload(request, name)  # the job keeps the file now
+                    return HttpResponseRedirect(reverse("admin:backoffice_job_page", args=[job.pk]))
                 report, file_error = _run_import(request, upload, commit=False)
                 if report is None:
                     _discard_upload(request, name)
@@ -173,6 +190,68 @@ def _import_view(model_admin, kind: str):
     return view
 
 
+def _forget_upload(request, name: str) -> None:
+    uploads = request.session.get(SESSION_KEY, {})
+    if uploads.pop(name, None) is not None:
+        request.session[SESSION_KEY] = uploads
+
+
+# --- Background import jobs ---------------------------------------------------------------
+
+
+def _job_for(request, job_id) -> Job:
+    if not can_import(request.user):
+        raise PermissionDenied
+    job = Job.objects.select_related("user").filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such import.")
+    return job
+
+
+def _job_view(admin_site):
+    """A background import: its live progress, then its dry-run report and the commit (or
+    cancel) button, then the outcome. Everything is on the job, so a reload shows the same."""
+
+    @require_http_methods(["GET", "POST"])
+    def view(request, job_id):
+        job = _job_for(request, job_id)
+        if request.method == "POST":
+            try:
+                if request.POST.get("action") == "commit":
+                    jobs.job_commit(user=request.user, job_id=job.pk)
+                elif request.POST.get("action") == "cancel":
+                    jobs.job_cancel(user=request.user, job_id=job.pk)
+                    messages.info(request, f"Import of {job.file_name} cancelled; nothing was written.")
+            except ServiceError as exc:
+                messages.error(request, exc.detail)
+            return HttpResponseRedirect(request.path)
+        kind = jobs.IMPORT_OF[job.kind]
+        opts = exporting.DATASETS[kind].model._meta
+        context = {
+            **admin_site.each_context(request),
+            "opts": opts,
+            "title": f"{job.get_kind_display()} of {job.file_name}",
+            "job": job,
+            "progress": jobs.job_progress(job),
+            "report": jobs.report_from_json(job.report) if job.report else None,
+            "problem_count": (job.report or {}).get("problem_count", 0),
+            "counts": sorted((job.report or {}).get("counts", {}).items()),
+            "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+            "status_url": reverse("admin:backoffice_job_status", args=[job.pk]),
+            "import_url": reverse("admin:backoffice_import", args=[kind]),
+            "JobStatus": JobStatus,
+        }
+        return TemplateResponse(request, "admin/tracetrack/job.html", context)
+
+    return view
+
+
+@require_http_methods(["GET"])
+def _job_status_view(request, job_id):
+    """The job page's live progress, polled every second."""
+    return JsonResponse(jobs.job_progress(_job_for(request, job_id)))
+
+
 def _run_import(request, upload, *, commit: bool):
     """The dry run or commit of `upload`: (report, None), or (None, why) for a file that
     cannot be read at all."""
@@ -198,7 +277,10 @@ def _export_view(admin_site):
         if not model_admin.has_view_permission(request):
             raise PermissionDenied
         logger.info("export of all %s as %s by %s", dataset, fmt, request.user.username)
-        return exporting.export_response(chosen, chosen.model._default_manager.all(), fmt)
+        # Streamed after the view returns: the replica (if any) is chosen now, explicitly.
+        with stale_reads():
+            alias = read_alias()
+        return exporting.export_response(chosen, chosen.model._default_manager.using(alias).all(), fmt)
 
     return view
 
@@ -252,11 +334,13 @@ def render_labels(request, codes: list[str], layout_name: str | None, *, range_p
     return TemplateResponse(request, "admin/tracetrack/labels.html", context)
 
 
-def _labels_view(model_admin):
-    opts = model_admin.model._meta
-
+def _labels_view(admin_site):
     @require_http_methods(["GET", "POST"])
     def view(request):
+        from bags.models import Bag
+
+        model_admin = admin_site.get_model_admin(Bag)
+        opts = Bag._meta
         if not model_admin.has_view_permission(request):
             raise PermissionDenied
         if request.method == "POST":  # the labels page switching layout for posted codes
@@ -279,7 +363,7 @@ def _labels_view(model_admin):
                 params = {"start": data["start"].strip().upper(), "count": data["count"]}
                 return render_labels(request, codes, data["layout"], range_params=params)
         context = {
-            **model_admin.admin_site.each_context(request),
+            **admin_site.each_context(request),
             "opts": opts,
             "title": "Print QR labels for new parent codes",
             "form": form,
