@@ -170,6 +170,11 @@ class Gunicorn:
                  what=f"gunicorn on {self.port} ({self.log_path})")
         return self
 
+    def stop_hard(self) -> None:
+        """As a crash: the master and its workers killed at once (`kill -9`)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
     def worker_pids(self) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
         return [int(pid) for pid in out.split()]
@@ -198,3 +203,162 @@ def gunicorn(env: dict[str, str], **kwargs):
         yield server.start()
     finally:
         server.remove()
+
+
+class Replica:
+    """A streaming replica of `primary` (pg_basebackup -R), on its own port."""
+
+    def __init__(self, primary: PostgresCluster):
+        self.primary = primary
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="tt-replica-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        shutil.chown(self.root, "postgres", "postgres")
+        _as_postgres(str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                     "-D", str(self.data), "-R", "-X", "stream", "--no-sync")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> "Replica":
+        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
+                     "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start")
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    psql = PostgresCluster.psql
+
+    def remove(self) -> None:
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def replica_of(primary: PostgresCluster):
+    replica = Replica(primary)
+    try:
+        yield replica.start()
+    finally:
+        replica.remove()
+
+
+class Nginx:
+    """nginx in front of `upstreams` (host:port), with the project's proxy settings
+    (deploy/nginx/tracetrack_proxy_params) and an access log that names the upstream
+    that answered each request."""
+
+    def __init__(self, upstreams: list[str]):
+        if not shutil.which("nginx"):
+            pytest.skip("needs nginx (Debian's package; CI installs it)")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.root = Path(tempfile.mkdtemp(prefix="tt-nginx-"))
+        self.access_log = self.root / "access.log"
+        servers = "\n".join(f"    server {upstream} max_fails=1 fail_timeout=30s;" for upstream in upstreams)
+        (self.root / "nginx.conf").write_text(f"""
+daemon off;
+pid {self.root}/nginx.pid;
+error_log {self.root}/error.log warn;
+worker_processes 1;
+events {{ worker_connections 1024; }}
+http {{
+  client_body_temp_path {self.root}/body;
+  proxy_temp_path {self.root}/proxy;
+  fastcgi_temp_path {self.root}/fastcgi;
+  uwsgi_temp_path {self.root}/uwsgi;
+  scgi_temp_path {self.root}/scgi;
+  log_format upstreams '$request_method $uri $status $upstream_addr $upstream_status';
+  access_log {self.access_log} upstreams;
+  upstream tracetrack_app {{
+{servers}
+    keepalive 16;
+  }}
+  server {{
+    listen 127.0.0.1:{self.port};
+    set $tt_request_id $request_id;
+    if ($http_x_request_id ~ "^[A-Za-z0-9._:-]{{1,64}}$") {{ set $tt_request_id $http_x_request_id; }}
+    location / {{
+      proxy_pass http://tracetrack_app;
+      include {ROOT / 'deploy' / 'nginx' / 'tracetrack_proxy_params'};
+    }}
+  }}
+}}
+""")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Nginx":
+        self.process = subprocess.Popen(["nginx", "-c", str(self.root / "nginx.conf"), "-p", str(self.root)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(lambda: requests.get(self.url + "/health/", timeout=1).status_code == 200, what="nginx")
+        return self
+
+    def log_lines(self) -> list[list[str]]:
+        return [line.split() for line in self.access_log.read_text().splitlines()]
+
+    def remove(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def nginx(upstreams: list[str]):
+    server = Nginx(upstreams)
+    try:
+        yield server.start()
+    finally:
+        server.remove()
+
+
+class CeleryWorker:
+    """A Celery worker of the app (`celery -A tracetrack worker`), on a queue of its own."""
+
+    def __init__(self, env: dict[str, str], queue: str):
+        self.root = Path(tempfile.mkdtemp(prefix="tt-celery-"))
+        self.log_path = self.root / "worker.log"
+        self.queue = queue
+        self.env = {**os.environ, "DEBUG": "0", "HTTPS": "0", "LOG_LEVEL": "INFO", "JOBS_BACKEND": "celery",
+                    "CELERY_QUEUE": queue, "SECRET_KEY": os.environ.get("SECRET_KEY", "test-secret-" + "x" * 40),
+                    "VAR_DIR": str(self.root / "var"), **env}
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "CeleryWorker":
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tracetrack", "worker", "--pool", "solo", "--queues", self.queue,
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(lambda: "ready" in self.log_path.read_text(errors="replace"), timeout=60,
+                 what=f"the celery worker ({self.log_path})")
+        return self
+
+    def kill(self) -> None:
+        """As `kill -9`: no chance to clean up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def remove(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], queue: str):
+    worker = CeleryWorker(env, queue)
+    try:
+        yield worker.start()
+    finally:
+        worker.remove()
