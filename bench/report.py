@@ -134,6 +134,34 @@ def builds_section(builds: list[dict], settings: dict, floor_run: dict | None, f
     return "\n".join(lines)
 
 
+def servers_section(runs: list[dict]) -> str:
+    lines = []
+    w = lines.append
+    r0 = runs[0]
+    w(f"## One app server, then two, behind nginx (`{r0['config']}` each, {r0['users']} users, {r0['duration']} s)")
+    w("")
+    w("The same mixed load through nginx (deploy/nginx's proxy settings) to one app server, then to two on other "
+      "ports: the servers share PostgreSQL, Redis (sessions, cache, rate limits) and nothing else. On this "
+      "machine both servers share its cores with PostgreSQL, Redis, nginx and locust, so a second server can add "
+      "only what the first left idle.")
+    w("")
+    w("| app servers | req/s | scans/s | p50 | p95 | p99 | failures | CPU % gunicorn / postgres / nginx / locust "
+      "| CPU ms/req gunicorn + postgres |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    for r in runs:
+        a = r["aggregate"]
+        c = r.get("cpu_pct") or {}
+        w(f"| {r.get('app_servers', 1)} | {a.get('rps', 0):.0f} | {r.get('scans_per_s', 0):.0f} | {ms(a.get('p50'))} | "
+          f"{ms(a.get('p95'))} | {ms(a.get('p99'))} | {failures(r)} | {c.get('gunicorn', '–')} / "
+          f"{c.get('postgres', '–')} / {c.get('nginx', '–')} / {c.get('locust', '–')} | {cpu_per_request(r)} |")
+    if len(runs) >= 2 and runs[0]["aggregate"].get("rps"):
+        w("")
+        w(f"Two servers against one: **{runs[1]['aggregate']['rps'] / runs[0]['aggregate']['rps']:.2f}×** the "
+          "requests per second.")
+    w("")
+    return "\n".join(lines)
+
+
 def operators(run: dict) -> int:
     return run.get("users_started", {}).get("OperatorUser", 0)
 
@@ -433,6 +461,20 @@ def main() -> None:
     builds = by_stage.get("builds", [])
     if builds:
         w(builds_section(builds, settings, floor_run, floor))
+    # --- several app servers, the import job ------------------------------------------------
+    servers = sorted(by_stage.get("servers", []), key=lambda r: r.get("app_servers", 1))
+    if servers:
+        w(servers_section(servers))
+    if settings.get("import"):
+        imp = settings["import"]
+        w("## A big import through the background-job path")
+        w("")
+        w(f"{imp['rows']:,} rows (parents with 30 children each) uploaded as an admin would, through "
+          "`backoffice.jobs` and a Celery worker (bench/import_job.py): the check (every row judged, nothing kept) "
+          f"took **{imp['check_s']} s**, the commit (one transaction, all or nothing) **{imp['commit_s']} s** "
+          f"({imp['rows_per_s_commit']:,} rows/s); it made "
+          + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(imp.get("counts", {}).items())) + ".")
+        w("")
     # --- failures ---------------------------------------------------------------------------
     w("## Failures by kind (all runs, warm-up included)")
     w("")

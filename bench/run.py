@@ -26,6 +26,11 @@ Stages (BENCH_STAGES, default all, in this order):
              tt_bench_<main>_<sha>) and on this one, interleaved BENCH_BUILDS_REPEAT
              times, and on this one with tracing on (spans to a local OTLP sink): CPU per
              request before and after, in one run on one machine.
+4d. servers the mixed load through nginx (Debian's) to one app server, then to two
+             (BENCH_SERVERS_WORKERS each): throughput with one and with two.
+4e. import   a BENCH_IMPORT_ROWS-row file through the background-job path (a Celery
+             worker checks it, then commits it: bench/import_job.py); its rows are
+             removed again afterwards.
 5. explain   bench/explain.py: EXPLAIN (ANALYZE, BUFFERS) of every hot request path's
              queries at the main size (kept whole in bench/EXPLAIN.md).
 6. profile   bench/profile.py: pyinstrument call trees of child scan, stats, scan list and
@@ -52,10 +57,12 @@ Knobs (environment, defaults in brackets):
   BENCH_LATENCY_WORKERS [gevent:<cores>x1000, gunicorn_production.py's default]
   BENCH_BASELINE [the commit before this session's work, see BASELINE]  BENCH_BUILDS_ENDPOINTS ["child"]
   BENCH_BUILDS_REPEAT [2]   BENCH_BUILDS_DURATION [30s]   BENCH_BUILDS_USERS [32]
+  BENCH_SERVERS_USERS [200]   BENCH_SERVERS_WORKERS [gevent:1x1000]   BENCH_SERVERS_DURATION [45s]
+  BENCH_IMPORT_ROWS [100000]
   BENCH_RESUME [unset]: the name of an earlier run's folder under bench/tmp; its runs are kept
                and this invocation's stages are added to them, a run with the label of an
                earlier one replacing it (e.g. BENCH_STAGES="latency report")
-  BENCH_STAGES ["setup compare capacity steps scale latency builds explain profile pages report"]   BENCH_GEVENT_POOL [8]
+  BENCH_STAGES ["setup compare capacity steps scale latency builds servers import explain profile pages report"]   BENCH_GEVENT_POOL [8]
   BENCH_PG [postgres://postgres@127.0.0.1:5432]   BENCH_REDIS [redis://127.0.0.1:6379/0]
 """
 
@@ -126,7 +133,8 @@ CAPACITY_USERS = int(env("BENCH_CAPACITY_USERS", "32"))
 CAPACITY_DURATION = seconds(env("BENCH_CAPACITY_DURATION", "20s"))
 SCALE_USERS = int(env("BENCH_SCALE_USERS", "10"))
 SCALE_DURATION = seconds(env("BENCH_SCALE_DURATION", "30s"))
-STAGES = env("BENCH_STAGES", "setup compare capacity steps scale latency builds explain profile pages report").split()
+STAGES = env("BENCH_STAGES",
+              "setup compare capacity steps scale latency builds servers import explain profile pages report").split()
 # The build the builds stage compares with: main as it landed before the observability work
 # (issue 13), so the report shows what logs, metrics and the breaker cost per scan.
 BASELINE = env("BENCH_BASELINE", "b89b96a")
@@ -134,6 +142,10 @@ BUILDS_ENDPOINTS = env("BENCH_BUILDS_ENDPOINTS", "child").split()
 BUILDS_REPEAT = int(env("BENCH_BUILDS_REPEAT", "2"))
 BUILDS_DURATION = seconds(env("BENCH_BUILDS_DURATION", "30s"))
 BUILDS_USERS = int(env("BENCH_BUILDS_USERS", "32"))
+SERVERS_USERS = int(env("BENCH_SERVERS_USERS", "200"))
+SERVERS_WORKERS = env("BENCH_SERVERS_WORKERS", "gevent:1x1000")
+SERVERS_DURATION = seconds(env("BENCH_SERVERS_DURATION", "45s"))
+IMPORT_ROWS = int(env("BENCH_IMPORT_ROWS", "100000"))
 GEVENT_POOL = int(env("BENCH_GEVENT_POOL", "8"))
 LOGIN_RATE = "100000/m"  # all locust users share 127.0.0.1; see the report
 
@@ -258,6 +270,7 @@ class Server:
             "GUNICORN_BIND": f"127.0.0.1:{self.port}", "DB_POOL_MAX": str(config["pool_max"]),
             "DB_POOL_MIN": str(config["pool_min"]), "PGAPPNAME": appname, **extra,
         })
+        rundir.mkdir(parents=True, exist_ok=True)
         self.log = rundir / "gunicorn.log"
         self.out = open(self.log, "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn_production.py", "tracetrack.wsgi"], cwd=root,
@@ -321,6 +334,58 @@ class Server:
         }
 
 
+class NginxProxy:
+    """nginx in front of the app servers on `ports`, with deploy/nginx's proxy settings."""
+
+    def __init__(self, ports: list[int], rundir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        root = rundir / "nginx"
+        root.mkdir(parents=True, exist_ok=True)
+        upstreams = "\n".join(f"    server 127.0.0.1:{port};" for port in ports)
+        params = BASE / "deploy" / "nginx" / "tracetrack_proxy_params"
+        (root / "nginx.conf").write_text(f"""
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+worker_processes 1;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/body; proxy_temp_path {root}/proxy; fastcgi_temp_path {root}/fastcgi;
+  uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+  upstream tracetrack_app {{
+{upstreams}
+    keepalive 256;
+  }}
+  server {{
+    listen 127.0.0.1:{self.port} backlog=4096;
+    set $tt_request_id $request_id;
+    location / {{ proxy_pass http://tracetrack_app; include {params}; }}
+  }}
+}}
+""")
+        self.proc = subprocess.Popen(["nginx", "-c", str(root / "nginx.conf"), "-p", str(root)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/health/", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"nginx did not answer; see {root}/error.log")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+
+
 # --- Samplers (pg_stat_activity, /proc CPU) ---------------------------------------------
 
 
@@ -368,16 +433,17 @@ class Sampler(threading.Thread):
     """Every second: PostgreSQL connections to the bench database (ours: PGAPPNAME, and
     all), CPU seconds of gunicorn, locust, postgres and redis, and the machine's."""
 
-    def __init__(self, db: str, appname: str, server_pid: int):
+    def __init__(self, db: str, appname: str, server_pid: int | list[int]):
         super().__init__(daemon=True)
-        self.db, self.appname, self.server_pid = db, appname, server_pid
+        self.db, self.appname = db, appname
+        self.server_pids = server_pid if isinstance(server_pid, list) else [server_pid]
         self.locust_pid = None
         self.samples: list[dict] = []
         self.done = threading.Event()
 
     def run(self) -> None:
         seen: dict[int, float] = {}  # pid → CPU seconds at the previous sample
-        totals = {"gunicorn": 0.0, "locust": 0.0, "postgres": 0.0, "redis": 0.0}
+        totals = {"gunicorn": 0.0, "locust": 0.0, "postgres": 0.0, "redis": 0.0, "nginx": 0.0}
         first = True
         with admin_connection() as conn:
             while not self.done.is_set():
@@ -385,7 +451,8 @@ class Sampler(threading.Thread):
                     "SELECT count(*) FILTER (WHERE application_name = %s), count(*) FROM pg_stat_activity "
                     "WHERE datname = %s", [self.appname, self.db]).fetchone()
                 procs = proc_stats()
-                groups = {"gunicorn": descendants(self.server_pid, procs)}
+                groups = {"gunicorn": set().union(*(descendants(pid, procs) for pid in self.server_pids))}
+                groups["nginx"] = {p for p, (comm, _, _) in procs.items() if comm.startswith("nginx")}
                 if self.locust_pid:
                     groups["locust"] = descendants(self.locust_pid, procs)
                 groups["postgres"] = {p for p, (comm, _, _) in procs.items() if comm.startswith("postgres")}
@@ -419,7 +486,7 @@ class Sampler(threading.Thread):
         wall = last["t"] - first["t"]
         if wall > 1:
             cpu = {}
-            for name in ("gunicorn", "locust", "postgres", "redis"):
+            for name in ("gunicorn", "locust", "postgres", "redis", "nginx"):
                 if name in first["cpu"] and name in last["cpu"]:
                     cpu[name] = round(100 * (last["cpu"][name] - first["cpu"][name]) / wall)
             total = last["cpu"]["machine_total"] - first["cpu"]["machine_total"]
@@ -493,9 +560,10 @@ LATENCY_WORKERS = env("BENCH_LATENCY_WORKERS", f"gevent:{os.cpu_count() or 2}x10
 
 def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list[str], users: int, duration: int,
                extra_env: dict | None = None, locust_env: dict | None = None, spawn_rate: float | None = None,
-               root: Path = BASE, db: str | None = None, build: str | None = None) -> dict:
+               root: Path = BASE, db: str | None = None, build: str | None = None, servers: int = 0) -> dict:
     """prepare → gunicorn → locust (+ samplers) → stop; the run's figures. `root` is the
-    checkout whose code serves (and prepares) the run, on database `db`."""
+    checkout whose code serves (and prepares) the run, on database `db`. With `servers`,
+    that many app servers run behind nginx (Debian's), which locust talks to."""
     rundir = OUT / label
     rundir.mkdir(parents=True, exist_ok=True)
     db = db or db_name(size)
@@ -514,8 +582,12 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
                    stderr=subprocess.STDOUT)
     data = json.loads((rundir / "data.json").read_text())
 
-    server = Server(config, db, rundir, prefix, appname, extra_env, root=root)
-    sampler = Sampler(db, appname, server.proc.pid)
+    app_servers = [Server(config, db, rundir / f"server{n}" if servers else rundir, prefix, appname, extra_env,
+                          root=root) for n in range(max(servers, 1))]
+    server = app_servers[0]
+    proxy = NginxProxy([s.port for s in app_servers], rundir) if servers else None
+    target = proxy.url if proxy else server.url
+    sampler = Sampler(db, appname, [s.proc.pid for s in app_servers])
     sampler.start()
     proc = None
     result: dict = {"label": label, "stage": stage, "config": config["label"],
@@ -530,7 +602,7 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
         lenv.update({"BENCH_DATA": str(rundir / "data.json"), "BENCH_MARKS": str(rundir / "marks.json"),
                      "BENCH_WARMUP": str(WARMUP), "BENCH_CACHE_PREFIX": prefix, "REDIS_URL": REDIS,
                      **(locust_env or {})})
-        command = [LOCUST, "-f", LOCUSTFILE, "--headless", "--host", server.url, "-u", str(users),
+        command = [LOCUST, "-f", LOCUSTFILE, "--headless", "--host", target, "-u", str(users),
                    "-r", str(spawn_rate), "-t", f"{int(total)}s", "--csv", str(rundir / "locust"),
                    "--csv-full-history", "--only-summary", "--exit-code-on-error", "0",
                    "--logfile", str(rundir / "locust.log"), "--loglevel", "WARNING", *classes]
@@ -550,7 +622,10 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
             proc.wait()
         sampler.done.set()
         sampler.join(timeout=5)
-        server.stop()
+        if proxy is not None:
+            proxy.stop()
+        for app_server in app_servers:
+            app_server.stop()
 
     if not (rundir / "marks.json").exists():
         raise RuntimeError(f"locust produced no results; see {rundir / 'locust.out'}")
@@ -572,7 +647,9 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
     result["scans_per_s"] = round(sum(e["rps"] for e in scan_rows), 1)
     result["scans_per_s_min10"] = sustained(read_csv(rundir / "locust_stats_history.csv"), SCAN_NAMES, start)
     result.update(sampler.summary(start, end))
-    result["server"] = server.problems()
+    result["server"] = {key: sum(s.problems()[key] for s in app_servers) for key in server.problems()}
+    result["app_servers"] = max(servers, 1)
+    result["through_nginx"] = bool(servers)
     agg = result["aggregate"]
     log(f"{label}: {agg.get('rps', 0):.0f} req/s, p50/p95/p99 {agg.get('p50', 0):.0f}/{agg.get('p95', 0):.0f}/"
         f"{agg.get('p99', 0):.0f} ms, {agg.get('failures', 0)} failures, {result['scans_per_s']} scans/s, "
@@ -740,6 +817,26 @@ def main() -> None:
                        extra_env=unlimited, locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"})
     if "builds" in STAGES:
         builds_stage(config)
+    if "servers" in STAGES:
+        # Horizontal scaling: the same mixed load through nginx to one app server, then two.
+        for count in (1, 2):
+            locust_run(label=f"servers-{count}", stage="servers", config=parse_config(SERVERS_WORKERS), size=MAIN,
+                       classes=MIXED, users=SERVERS_USERS, duration=SERVERS_DURATION, servers=count)
+    if "import" in STAGES:
+        log(f"import: {IMPORT_ROWS:,} rows through the background-job path on {db_name(MAIN)}")
+        rundir = OUT / "import"
+        rundir.mkdir(parents=True, exist_ok=True)
+        import_env = django_env(db_name(MAIN), f"{CACHE_RUN}_import")
+        import_env["LOG_LEVEL"] = "INFO"
+        subprocess.run([PY, str(BENCH / "import_job.py"), "--rows", str(IMPORT_ROWS), "--out",
+                        str(rundir / "import.json"), "--workdir", str(rundir)], cwd=BASE, env=import_env, check=True,
+                       stdout=open(rundir / "import.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
+        imported = json.loads((rundir / "import.json").read_text())
+        SETTINGS["import"] = imported
+        log(f"import: checked in {imported['check_s']} s, committed in {imported['commit_s']} s")
+        subprocess.run([PY, str(BENCH / "prepare.py"), "--out", str(rundir / "cleanup.json"), "--users", "1",
+                        "--admins", "1"], cwd=BASE, env=import_env, check=True,
+                       stdout=open(rundir / "cleanup.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
     if "explain" in STAGES:
         # EXPLAIN (ANALYZE, BUFFERS) of every hot query at the main size; kept whole next to
         # the report (bench/EXPLAIN.md), summarised in it.
