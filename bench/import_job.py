@@ -53,7 +53,7 @@ def free_parent_codes(count: int) -> list[str]:
 
 
 def write_file(path: Path, rows: int) -> int:
-    parents = free_parent_codes(max(1, rows // 31))
+    parents = free_parent_codes(max(1, -(-rows // 31)))  # at least `rows` rows
     tag = secrets.token_hex(3).upper()
     written = 0
     with path.open("w", newline="") as handle:
