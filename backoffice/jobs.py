@@ -24,7 +24,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from accounts.audit import audit
@@ -182,8 +182,8 @@ class _Progress:
 
 def run_job(job_id) -> None:
     """A worker's run of one phase of a job. It claims the job first (queued → running), so
-    a job handed out twice runs once."""
-    close_old_connections()
+    a job handed out twice runs once. (Celery's Django fix-up, and `_run_in_thread`, look
+    after the worker's database connections.)"""
     claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(status=JobStatus.RUNNING,
                                                                               started_at=timezone.now())
     if not claimed:

@@ -153,7 +153,7 @@ class Gunicorn:
             "DEBUG": "0", "HTTPS": "0", "STATIC_MANIFEST": "0", "LOG_LEVEL": "INFO",
             "ALLOWED_HOSTS": "*", "SECRET_KEY": os.environ.get("SECRET_KEY", "test-secret-" + "x" * 40),
             "GUNICORN_BIND": f"{bind_host}:{self.port}", "GUNICORN_WORKERS": str(workers),
-            "GUNICORN_WORKER_CLASS": worker_class, "GUNICORN_MAX_REQUESTS": "0",
+            "GUNICORN_WORKER_CLASS": worker_class, "GUNICORN_MAX_REQUESTS": "0", "GUNICORN_GRACEFUL_TIMEOUT": "3",
             "PROMETHEUS_MULTIPROC_DIR": str(self.root / "metrics"),
             "VAR_DIR": str(self.root / "var"),
             **env,
@@ -216,7 +216,7 @@ class Replica:
         self.log = self.root / "server.log"
         shutil.chown(self.root, "postgres", "postgres")
         _as_postgres(str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                     "-D", str(self.data), "-R", "-X", "stream", "--no-sync")
+                     "-D", str(self.data), "-R", "-X", "stream", "--no-sync", "--checkpoint=fast")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"

@@ -62,7 +62,7 @@ def test_a_worker_killed_mid_commit_leaves_nothing_written_and_the_job_failed(ad
     queue, env = worker_queue
     settings.JOB_STALE_SECONDS = 5
     path = tmp_path / "huge.csv"
-    path.write_bytes(csv_bytes(bag_rows(1000, 30)))  # 31,000 rows: some seconds to commit
+    path.write_bytes(csv_bytes(bag_rows(400, 30)))  # 12,400 rows: some seconds to commit
     with celery_worker(env, queue) as worker:
         job = jobs.job_start(user=admin_user, kind="bags", path=path, file_name="huge.csv")
         wait_for(lambda: status(job) == JobStatus.JUDGED, timeout=120, what="the check")
