@@ -32,6 +32,7 @@ migrate: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # The production settings pass Django's deployment checklist.
 check-deploy: venv

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.lockout import LOCKED_OUT_DETAIL
 from accounts.models import ApiToken, DispatchArea
+from accounts.permissions import RolePermission
 from accounts.selectors import user_get, users_for_listing
 from accounts.serializers import (
     AreaSerializer,
@@ -22,7 +23,6 @@ from accounts.serializers import (
 )
 from tracetrack import metrics
 from tracetrack.api.caching import cached_response
-from tracetrack.api.permissions import RolePermission
 from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 from tracetrack.api.throttling import LoginThrottle

@@ -7,12 +7,17 @@ from accounts.models import DispatchArea, Role, User
 from tracetrack.errors import NotFound, invalid
 
 
+def normalize_area_code(raw) -> str:
+    """Area codes are matched after trimming and lower-casing (`lucknow`)."""
+    return str(raw if raw is not None else "").strip().lower()
+
+
 def area_by_code(code: "str | DispatchArea | None", *, field: str = "dispatch_area") -> DispatchArea | None:
     """The area named by `code` (trimmed, case-insensitive); `None` for an empty value.
     An unknown code is a 400 on `field`."""
     if code is None or isinstance(code, DispatchArea):
         return code
-    normalized = str(code).strip().lower()
+    normalized = normalize_area_code(code)
     if not normalized:
         return None
     area = DispatchArea.objects.filter(code=normalized).first()

@@ -39,6 +39,7 @@ from backoffice.importing import (
     import_file,
 )
 from backoffice.models import Job, JobStatus
+from tracetrack.codes import normalize_code
 from tracetrack.db.replicas import read_alias, stale_reads
 from tracetrack.errors import InvalidInput, ServiceError
 
@@ -360,7 +361,7 @@ def _labels_view(admin_site):
                     for message in field_messages:
                         form.add_error(field if field in form.fields else None, message)
             else:
-                params = {"start": data["start"].strip().upper(), "count": data["count"]}
+                params = {"start": normalize_code(data["start"]), "count": data["count"]}
                 return render_labels(request, codes, data["layout"], range_params=params)
         context = {
             **admin_site.each_context(request),

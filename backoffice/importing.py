@@ -33,7 +33,6 @@ from accounts.selectors import area_by_code
 from bags.codes import normalize_code, parse_code
 from bags.models import BagKind
 from bags.services import bags_create
-from billing.codes import normalize_bill_id
 from billing.services import bill_add_parent, bill_create
 from scans.services import scan_children
 from stats.services import batched_counters
@@ -521,7 +520,7 @@ class _BillImport(_Importer):
         seen_parents: dict[str, str] = {}
         for index, source in enumerate(self.rows):
             raw_id, capacity, destination, vehicle_number, description, parents_cell = source.values
-            code = normalize_bill_id(raw_id)
+            code = normalize_code(raw_id)
             if code and code in seen_bills:
                 # Also the same bill's parents are not checked again.
                 self.refuse(index, code, [("duplicate", f"Bill {code} is also on {seen_bills[code]} of this file.")])

@@ -4,6 +4,7 @@ right. Searches and totals use indexes and estimates, never a full scan."""
 from django.contrib import admin
 from django.db.models import Q
 
+from bags.codes import normalize_code
 from bags.models import Bag, Link
 from bags.services import bag_delete
 from tracetrack.admin_services import CodeSearchMixin, EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
@@ -56,7 +57,7 @@ class BagAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
 
 def bag_pk(term: str) -> int | None:
     """The id of the bag with this code, for searches that then use the id indexes."""
-    return Bag.objects.filter(qr_id=term.strip().upper()).values_list("pk", flat=True).first()
+    return Bag.objects.filter(qr_id=normalize_code(term)).values_list("pk", flat=True).first()
 
 
 @admin.register(Link)

@@ -6,17 +6,15 @@ from functools import lru_cache
 from django.conf import settings
 
 from bags.models import BagKind
+from tracetrack.codes import normalize_code
 from tracetrack.errors import invalid
+
+__all__ = ["normalize_code", "parse_code", "is_parent_code", "is_child_code", "looks_like_parent_code"]
 
 
 @lru_cache(maxsize=8)
 def _compiled(pattern: str) -> re.Pattern:
     return re.compile(pattern)
-
-
-def normalize_code(raw) -> str:
-    """Codes are matched after trimming and upper-casing."""
-    return str(raw if raw is not None else "").strip().upper()
 
 
 def is_parent_code(code: str) -> bool:

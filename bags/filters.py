@@ -4,9 +4,9 @@ import django_filters
 from django.db.models import OuterRef, Subquery
 
 from accounts.models import DispatchArea
+from accounts.selectors import normalize_area_code
 from bags.codes import normalize_code
 from bags.models import Bag, BagKind, BagStatus
-from billing.models import BillBag
 from tracetrack.filters import StrictBooleanFilter
 
 
@@ -28,7 +28,7 @@ class BagFilter(django_filters.FilterSet):
         # The area's id from a one-row subquery (an InitPlan, run once), so the bag scan
         # itself filters on dispatch_area_id (and can use `bag_area_created`), instead of a
         # join to the area table that is checked only after each row is fetched.
-        area = DispatchArea.objects.filter(code=value.strip().lower()).values("pk")[:1]
+        area = DispatchArea.objects.filter(code=normalize_area_code(value)).values("pk")[:1]
         return queryset.filter(dispatch_area_id=Subquery(area))
 
     def filter_search(self, queryset, name, value):
@@ -51,5 +51,8 @@ class BagFilter(django_filters.FilterSet):
         # EXISTS into a semi/anti join, and with the list's eight select_related joins
         # (more than join_collapse_limit) that join is planned last, after joining every
         # parent it walks past; the subquery stays a filter on the index scan itself.
-        place = Subquery(BillBag.objects.filter(parent_id=OuterRef("pk")).values("pk"))
+        # The place model through the relation billing declares on bags (bags import no
+        # app above them).
+        places = Bag._meta.get_field("bill_link").related_model
+        place = Subquery(places.objects.filter(parent_id=OuterRef("pk")).values("pk"))
         return queryset.alias(bill_place=place).filter(kind=BagKind.PARENT, bill_place__isnull=not value)

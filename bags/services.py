@@ -1,5 +1,6 @@
 """Creating and deleting bags; the parent status rule shared by every service that
-changes a parent's children."""
+changes a parent's children. What holds a bag from above (a bill) takes part through
+bags.holders."""
 
 from collections.abc import Sequence
 
@@ -10,9 +11,10 @@ from accounts.audit import audit
 from accounts.models import DispatchArea, User
 from accounts.policy import require
 from accounts.selectors import area_by_code
-from bags.codes import parse_code
+from bags.codes import normalize_code, parse_code
+from bags.holders import frozen_by, holders
 from bags.models import Bag, BagKind, BagStatus, Link
-from stats.services import Tally, parent_metric
+from stats.services import Tally
 from tracetrack.errors import BagRefused, NotFound, ServiceError, invalid
 
 
@@ -32,7 +34,7 @@ def set_child_count(parent: Bag, child_count: int, tally: Tally) -> None:
     parent.child_count = child_count
     parent.status = parent_status(child_count)
     parent.save(update_fields=["child_count", "status", "updated_at"])
-    tally.status(parent.dispatch_area_id, before, parent.status, metric_of=parent_metric)
+    tally.parent_status(parent.dispatch_area_id, before, parent.status)
 
 
 def new_bag_area(*, user: User, requested: "str | DispatchArea | None") -> DispatchArea | None:
@@ -107,11 +109,7 @@ def bags_create(
         break
     tally = Tally()
     for index in wanted.values():
-        bag = outcomes[index]
-        if bag.kind == BagKind.PARENT:
-            tally.add(bag.dispatch_area_id, "parents")
-        else:
-            tally.add(bag.dispatch_area_id, "children").add(bag.dispatch_area_id, "unlinked_children")
+        tally.bag_made(outcomes[index])
     tally.apply()
     return outcomes
 
@@ -120,59 +118,34 @@ def _exists(code: str) -> BagRefused:
     return BagRefused("bag_exists", f"Bag {code} already exists.")
 
 
-def bill_place(parent: Bag):
-    """The parent's place on a bill, with the bill, or None — read now (a new statement, so
-    it sees a bill completed by a transaction that committed while we waited for the
-    parent's lock) and kept on `parent`, whose representation shows the bill."""
-    from billing.models import BillBag
-
-    place = BillBag.objects.select_related("bill").filter(parent_id=parent.pk).first()
-    Bag.bill_link.related.set_cached_value(parent, place)
-    return place
-
-
-def completed_bill_id(parent: Bag) -> str | None:
-    """The bill_id of the completed bill that freezes this parent (DESIGN.md rule 6), or None."""
-    from billing.models import BillStatus
-
-    place = bill_place(parent)
-    return place.bill.bill_id if place is not None and place.bill.status == BillStatus.COMPLETED else None
-
-
 @transaction.atomic
 def bag_delete(*, user: User, qr_id: str) -> None:
     """Delete a bag (admins, DESIGN.md rule 12). A child leaves its parent, whose count and
-    status follow; a parent's children go back to `pending` and its place on a bill is
-    freed. Refused with `bill_completed` when the bag or its parent is on a completed bill.
-    Scan rows stay. Locks are taken bill → parent → child, the order every service uses."""
-    from billing.models import Bill, BillBag
-    from billing.services import set_parent_count
-
+    status follow; a parent's children go back to `pending` and whatever holds it (its
+    place on a bill: bags.holders) lets it go. Refused with `bill_completed` when the bag,
+    or a child's parent, is frozen (on a completed bill). Scan rows stay. Locks are taken
+    holder (bill) → parent → child, the order every service uses."""
     require(user, "bag.delete")
-    code = str(qr_id or "").strip().upper()
+    code = normalize_code(qr_id)
     found = Bag.objects.filter(qr_id=code).first()
     if found is None:
         raise NotFound(detail=f"No bag {code}.")
 
     if found.kind == BagKind.PARENT:
-        place = BillBag.objects.filter(parent_id=found.pk).first()
-        bill = Bill.objects.select_for_update().get(pk=place.bill_id) if place else None
+        held = [(holder, holder.before_delete(found)) for holder in holders()]
         bag = Bag.objects.select_for_update().filter(pk=found.pk).first()
         if bag is None:
             raise NotFound(detail=f"No bag {code}.")
-        place_now = BillBag.objects.filter(parent_id=bag.pk).first()
-        if (place_now.bill_id if place_now else None) != (bill.pk if bill else None):
-            raise BagRefused("conflict", f"Bag {code} was moved to another bill meanwhile; try again.")
-        if bill is not None and bill.is_completed:
-            raise BagRefused("bill_completed", f"Bag {code} is on completed bill {bill.bill_id}; reopen it first.")
+        for holder, what in held:
+            refusal = holder.refuse_delete(bag, what)
+            if refusal is not None:
+                raise refusal
         before = bag_snapshot(bag)
         freed = Bag.objects.filter(parent_link__parent=bag).update(status=BagStatus.PENDING)
         Link.objects.filter(parent=bag).delete()
-        if place_now is not None:
-            place_now.delete()
-            set_parent_count(bill, bill.parent_count - 1, actor=user)
-        tally = Tally().add(bag.dispatch_area_id, "parents", -1).add(bag.dispatch_area_id, "unlinked_children", freed)
-        tally.status(bag.dispatch_area_id, bag.status, "deleted", metric_of=parent_metric)
+        for holder, what in held:
+            holder.release(bag, what, actor=user)
+        tally = Tally().parent_removed(bag, freed=freed)
     else:
         link = Link.objects.filter(child_id=found.pk).first()
         parent = Bag.objects.select_for_update().get(pk=link.parent_id) if link else None
@@ -182,15 +155,14 @@ def bag_delete(*, user: User, qr_id: str) -> None:
         link_now = Link.objects.filter(child_id=bag.pk).first()
         if (link_now.parent_id if link_now else None) != (parent.pk if parent else None):
             raise BagRefused("conflict", f"Bag {code} was moved to another parent meanwhile; try again.")
-        if parent is not None and completed_bill_id(parent):
-            raise BagRefused("bill_completed", f"Bag {code} is in {parent.qr_id}, which is on a completed bill.")
+        frozen = frozen_by(parent) if parent is not None else None
+        if frozen:
+            raise BagRefused("bill_completed", f"Bag {code} is in {parent.qr_id}, which is on {frozen}.")
         before = bag_snapshot(bag)
-        tally = Tally().add(bag.dispatch_area_id, "children", -1)
+        tally = Tally().child_removed(bag, linked=link_now is not None)
         if link_now is not None:
             link_now.delete()
             set_child_count(parent, parent.child_count - 1, tally)
-        else:
-            tally.add(bag.dispatch_area_id, "unlinked_children", -1)
 
     bag.delete()
     tally.apply()

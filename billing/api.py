@@ -8,8 +8,8 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.permissions import RolePermission
 from billing import services
-from billing.codes import normalize_bill_id
 from billing.filters import BillFilter
 from billing.selectors import bill_day_summary, bill_get, bills_with_totals
 from billing.serializers import (
@@ -21,10 +21,10 @@ from billing.serializers import (
     SummarySerializer,
 )
 from tracetrack.api.idempotency import idempotent_response
-from tracetrack.api.permissions import RolePermission
 from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 from tracetrack.api.throttling import ApiThrottle, ScanThrottle
+from tracetrack.codes import normalize_code
 
 _UPDATABLE = ("capacity", "destination", "vehicle_number", "description")
 
@@ -108,7 +108,7 @@ class BillViewSet(
     def parents(self, request, bill_id=None):
         data = self._input(BillParentInput)
 
-        code = normalize_bill_id(bill_id)
+        code = normalize_code(bill_id)
 
         def produce():
             result = services.bill_add_parent(user=request.user, bill_id=code, parent_qr=data["qr_id"])

@@ -4,16 +4,13 @@ import re
 
 from django.conf import settings
 
+from tracetrack.codes import normalize_code
 from tracetrack.errors import invalid
-
-
-def normalize_bill_id(raw) -> str:
-    return str(raw if raw is not None else "").strip().upper()
 
 
 def parse_bill_id(raw) -> str:
     """Trimmed, upper-cased, 3–50 of [A-Z0-9_-], not a reserved word; else a 400."""
-    code = normalize_bill_id(raw)
+    code = normalize_code(raw)
     if not re.fullmatch(settings.BILL_ID_PATTERN, code):
         raise invalid("bill_id", "Bill id must be 3–50 letters, digits, '_' or '-'.")
     if code in settings.BILL_RESERVED_IDS:

@@ -2,8 +2,8 @@
 
 import django_filters
 
-from billing.codes import normalize_bill_id
 from billing.models import Bill, BillStatus
+from tracetrack.codes import normalize_code
 
 
 class BillFilter(django_filters.FilterSet):
@@ -18,5 +18,5 @@ class BillFilter(django_filters.FilterSet):
         fields = ["status", "created_by", "search", "created_after", "created_before"]
 
     def filter_search(self, queryset, name, value):
-        code = normalize_bill_id(value)
+        code = normalize_code(value)
         return queryset.filter(bill_id__startswith=code) if code else queryset

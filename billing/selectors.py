@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from billing.models import Bill, BillBag
+from bags.models import Bag
+from billing.models import Bill, BillBag, BillStatus
 
 
 def expected_weight_kg(capacity: int) -> float:
@@ -38,10 +39,10 @@ def bills_with_totals() -> QuerySet[Bill]:
 
 
 def bill_get(*, bill_id: str) -> Bill:
-    from billing.codes import normalize_bill_id
+    from tracetrack.codes import normalize_code
     from tracetrack.errors import NotFound
 
-    code = normalize_bill_id(bill_id)
+    code = normalize_code(bill_id)
     bill = bills_with_totals().filter(bill_id=code).first()
     if bill is None:
         raise NotFound(detail=f"No bill {code}.")
@@ -120,3 +121,17 @@ def bill_day_summary(*, day: date) -> DaySummary:
         by_user=sorted(by_user.values(), key=lambda r: r["username"]),
     )
 
+
+def bill_place(parent: Bag) -> BillBag | None:
+    """The parent's place on a bill, with the bill, or None — read now (a new statement, so
+    it sees a bill completed by a transaction that committed while we waited for the
+    parent's lock) and kept on `parent`, whose representation shows the bill."""
+    place = BillBag.objects.select_related("bill").filter(parent_id=parent.pk).first()
+    Bag.bill_link.related.set_cached_value(parent, place)
+    return place
+
+
+def completed_bill_id(parent: Bag) -> str | None:
+    """The bill_id of the completed bill that freezes this parent (DESIGN.md rule 6), or None."""
+    place = bill_place(parent)
+    return place.bill.bill_id if place is not None and place.bill.status == BillStatus.COMPLETED else None

@@ -15,11 +15,11 @@ from django.utils import timezone
 from accounts.audit import audit
 from accounts.models import User
 from accounts.policy import require
-from bags.codes import parse_code
+from bags.codes import normalize_code, parse_code
 from bags.models import Bag, BagKind
-from billing.codes import normalize_bill_id, parse_bill_id
+from billing.codes import parse_bill_id
 from billing.models import Bill, BillBag, BillStatus
-from stats.services import Tally, bill_metric
+from stats.services import Tally
 from tracetrack import metrics
 from tracetrack.caching import data_changed
 from tracetrack.errors import BillRefused, InvalidInput, NotFound
@@ -72,7 +72,7 @@ def _text(value: Any, field: str, *, max_length: int, required: bool, errors: di
 
 
 def _lock_bill(bill_id: str) -> Bill:
-    code = normalize_bill_id(bill_id)
+    code = normalize_code(bill_id)
     bill = Bill.objects.select_for_update().filter(bill_id=code).first()
     if bill is None:
         raise NotFound(detail=f"No bill {code}.")
@@ -92,7 +92,7 @@ def set_parent_count(bill: Bill, parent_count: int, *, actor: User | None = None
     if not bill.is_completed:
         bill.status = BillStatus.NEW if parent_count == 0 else BillStatus.IN_PROGRESS
     bill.save(update_fields=["parent_count", "status", "updated_at"])
-    Tally().status(None, before, bill.status, metric_of=bill_metric).apply()
+    Tally().bill_status(before, bill.status).apply()
     if bill.status != before:
         audit(
             actor=actor,
@@ -141,7 +141,7 @@ def bill_create(
             bill.save(force_insert=True)
     except IntegrityError:
         raise BillRefused("bill_exists", f"Bill {code} already exists.") from None
-    Tally().add(None, bill_metric(bill.status)).apply()
+    Tally().bill_made(bill.status).apply()
     audit(actor=user, action="bill.create", entity_type="bill", entity_id=code, after=bill_snapshot(bill))
     return bill
 
@@ -222,7 +222,7 @@ def bill_add_parent(*, user: User, bill_id: str, parent_qr: str) -> BillParentRe
 def bill_remove_parent(*, user: User, bill_id: str, parent_qr: str) -> Bill:
     """Take a parent off an open bill. 404 when the parent is not on this bill."""
     require(user, "bill.manage")
-    parent_code = str(parent_qr or "").strip().upper()
+    parent_code = normalize_code(parent_qr)
     bill = _lock_bill(bill_id)
     place = BillBag.objects.filter(bill=bill, parent__qr_id=parent_code).first()
     if place is None:
@@ -252,7 +252,7 @@ def bill_complete(*, user: User, bill_id: str) -> Bill:
     bill.completed_at = timezone.now()
     bill.completed_by = user
     bill.save(update_fields=["status", "completed_at", "completed_by", "updated_at"])
-    Tally().status(None, before["status"], bill.status, metric_of=bill_metric).apply()
+    Tally().bill_status(before["status"], bill.status).apply()
     transaction.on_commit(metrics.BILLS_COMPLETED.inc)
     audit(actor=user, action="bill.complete", entity_type="bill", entity_id=bill.bill_id, before=before, after=bill_snapshot(bill))
     return bill
@@ -271,7 +271,7 @@ def bill_reopen(*, user: User, bill_id: str) -> Bill:
     bill.completed_at = None
     bill.completed_by = None
     bill.save(update_fields=["status", "completed_at", "completed_by", "updated_at"])
-    Tally().status(None, before["status"], bill.status, metric_of=bill_metric).apply()
+    Tally().bill_status(before["status"], bill.status).apply()
     audit(actor=user, action="bill.reopen", entity_type="bill", entity_id=bill.bill_id, before=before, after=bill_snapshot(bill))
     return bill
 
@@ -288,5 +288,5 @@ def bill_delete(*, user: User, bill_id: str) -> None:
         BillBag.objects.filter(bill=bill).order_by("created_at").values_list("parent__qr_id", flat=True)
     )
     bill.delete()
-    Tally().add(None, bill_metric(before["status"]), -1).apply()
+    Tally().bill_removed(before["status"]).apply()
     audit(actor=user, action="bill.delete", entity_type="bill", entity_id=before["bill_id"], before=before)

@@ -11,13 +11,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.pages import page_requires
 from billing import services
 from billing.filters import BillFilter
 from billing.models import BillBag
 from billing.selectors import actual_weight_kg, bill_day_summary, bill_get, bills_with_totals, expected_weight_kg
+from tracetrack.codes import normalize_code
 from tracetrack.db.replicas import stale_ok
 from tracetrack.errors import InvalidInput, ServiceError
-from tracetrack.pages import keyset_page, page_requires
+from tracetrack.pages import keyset_page
 
 
 @page_requires("bill.read")
@@ -85,7 +87,7 @@ def bill_action(request, bill_id: str, action: str):
             messages.success(request, f"{code} taken off the bill.")
     except ServiceError as exc:
         messages.error(request, exc.detail)
-    return redirect("bill-detail", bill_id=bill_id.strip().upper())
+    return redirect("bill-detail", bill_id=normalize_code(bill_id))
 
 
 @page_requires("bill.read")

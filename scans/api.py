@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from accounts.permissions import RolePermission
 from bags.selectors import bag_with_relations
 from bags.serializers import BagSerializer
 from scans import services
@@ -18,7 +19,6 @@ from scans.serializers import ChildScanInput, ParentScanInput, ScanSerializer, U
 from tracetrack import metrics
 from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.idempotency import idempotent_response
-from tracetrack.api.permissions import RolePermission
 from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 from tracetrack.api.throttling import ApiThrottle, ScanThrottle

@@ -2,6 +2,7 @@
 
 import django_filters
 
+from accounts.selectors import normalize_area_code
 from bags.codes import normalize_code
 from scans.models import Scan, ScanKind
 
@@ -29,4 +30,4 @@ class ScanFilter(django_filters.FilterSet):
         return queryset.filter(parent_qr=normalize_code(value))
 
     def filter_area(self, queryset, name, value):
-        return queryset.filter(dispatch_area__code=value.strip().lower())
+        return queryset.filter(dispatch_area__code=normalize_area_code(value))

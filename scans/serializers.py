@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from accounts.selectors import normalize_area_code
 from bags.models import BagKind
 from bags.serializers import BagCodeField
 from scans.models import Scan
@@ -60,7 +61,7 @@ class ParentScanInput(_ScanInput):
                                           default="", help_text="a new parent's area; ignored for dispatchers")
 
     def validate_dispatch_area(self, value) -> str:
-        return (value or "").strip().lower()
+        return normalize_area_code(value)
 
 
 class ChildScanInput(_ScanInput):

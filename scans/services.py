@@ -17,8 +17,9 @@ from accounts.audit import audit
 from accounts.models import DispatchArea, User
 from accounts.policy import require
 from bags.codes import parse_code
+from bags.holders import frozen_by
 from bags.models import Bag, BagKind, BagStatus, Link
-from bags.services import completed_bill_id, new_bag_area, set_child_count
+from bags.services import new_bag_area, set_child_count
 from scans.models import Scan, ScanKind
 from stats.services import Tally
 from tracetrack.errors import InvalidInput, NotFound, ScanRefused, ServiceError
@@ -67,11 +68,9 @@ def _parent_refusal(user: User, parent: Bag) -> ScanRefused | None:
         return _is_child(parent.qr_id)
     refusal = _area_refusal(user, parent)
     if refusal is None:
-        bill_id = completed_bill_id(parent)
-        if bill_id is not None:
-            refusal = ScanRefused(
-                "bill_completed", f"Parent {parent.qr_id} is on completed bill {bill_id}; it cannot change."
-            )
+        frozen = frozen_by(parent)
+        if frozen is not None:
+            refusal = ScanRefused("bill_completed", f"Parent {parent.qr_id} is on {frozen}; it cannot change.")
     return refusal
 
 
@@ -132,7 +131,7 @@ def scan_parent(
     )
     tally = Tally().scan(scan)
     if created:
-        tally.add(bag.dispatch_area_id, "parents")
+        tally.bag_made(bag)
     tally.apply()
     return ParentScanResult(bag=bag, scan=scan, created=created)
 
@@ -336,13 +335,12 @@ def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], ta
     """Link the new and the pending children to the parent. A pending child, perhaps
     registered in another area, is now linked in this one."""
     area = parent.dispatch_area_id
-    if created:
-        tally.add(area, "children", len(created))
+    for child in created.values():
+        tally.bag_made(child)
     if relinked:
         now = timezone.now()
         for child in relinked:
-            tally.add(child.dispatch_area_id, "unlinked_children", -1)
-            tally.add(child.dispatch_area_id, "children", -1).add(area, "children")
+            tally.child_linked(child, into_area_id=area)
             child.status = BagStatus.COMPLETED
             child.dispatch_area = parent.dispatch_area
             child.updated_at = now
@@ -398,14 +396,13 @@ def undo_last_scan(*, user: User, parent_qr: str) -> UndoResult:
     set_child_count(parent, parent.child_count - 1, tally)
     scan.undone_at = now
     scan.save(update_fields=["undone_at"])
+    tally.child_unlinked(child, deleted=scan.created_bag)
     if scan.created_bag:
         child.delete()
         scan.bag = None
-        tally.add(child.dispatch_area_id, "children", -1)
     else:
         child.status = BagStatus.PENDING
         child.save(update_fields=["status", "updated_at"])
-        tally.add(child.dispatch_area_id, "unlinked_children")
     tally.apply()
     audit(
         actor=user,

@@ -1,17 +1,21 @@
-"""The operators' scan page: scan a parent, then its children (wedge scanner or camera).
-
-The page is rendered with the parent's state; the JavaScript then calls API v1 (session +
-CSRF) for every scan, so the rules stay in the services."""
+"""The operators' pages. The scan page: scan a parent, then its children (wedge scanner or
+camera), rendered with the parent's state; the JavaScript then calls API v1 (session +
+CSRF) for every scan, so the rules stay in the services. The lookup page: a bag by code
+(exact, with prefix suggestions), its parent or children, its bill and its scan history."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Q
 from django.shortcuts import redirect, render
 
+from accounts.pages import page_requires
+from bags.codes import normalize_code
+from bags.holders import frozen_by
 from bags.models import BagKind
-from bags.selectors import bag_get, child_codes
-from billing.models import BillStatus
+from bags.selectors import bag_get, bags_visible_to, child_codes
+from scans.selectors import scans_visible_to
+from tracetrack.db.replicas import stale_ok
 from tracetrack.errors import NotFound
-from tracetrack.pages import page_requires
 
 
 @page_requires("scan")
@@ -27,12 +31,36 @@ def scan(request, parent_qr: str | None = None):
             messages.error(request, f"{parent.qr_id} is a child bag, not a parent.")
             return redirect("scan")
         children = child_codes(parent)
-        place = getattr(parent, "bill_link", None)
-        frozen = place is not None and place.bill.status == BillStatus.COMPLETED
+        frozen = frozen_by(parent) is not None
     return render(request, "pages/scan.html", {
         "parent": parent,
         "children": list(reversed(children)),  # newest first
         "capacity": settings.PARENT_CAPACITY,
         "frozen": frozen,
         "parent_pattern": settings.PARENT_QR_PATTERN,
+    })
+
+
+SUGGESTIONS = 20
+HISTORY = 50
+
+
+@page_requires("bag.read")
+@stale_ok
+def lookup(request):
+    code = normalize_code(request.GET.get("q", ""))[:64]
+    bag, children, history, suggestions = None, [], [], []
+    if code:
+        visible = bags_visible_to(request.user)
+        bag = visible.filter(qr_id=code).first()
+        if bag is None:
+            suggestions = list(visible.filter(qr_id__startswith=code).order_by("qr_id")[:SUGGESTIONS])
+        else:
+            if bag.kind == BagKind.PARENT:
+                children = child_codes(bag)
+            history = list(
+                scans_visible_to(request.user).filter(Q(bag=bag) | Q(parent=bag)).order_by("-timestamp", "-pk")[:HISTORY]
+            )
+    return render(request, "pages/lookup.html", {
+        "q": code, "bag": bag, "children": children, "history": history, "suggestions": suggestions,
     })

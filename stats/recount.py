@@ -1,5 +1,5 @@
 """Recounting the counters and today's scan tallies from the tables: report drift, and
-repair it."""
+repair it. What each figure counts is its declaration's (stats.counters)."""
 
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -8,29 +8,32 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from bags.models import Bag
-from billing.models import Bill
-from scans.models import Scan
+from stats.counters import FIGURES, scan_log
 from stats.models import Counter, OperatorTally, ScanTally
-from stats.services import BAG_METRICS, area_key, day_start, hour_floor, minute_floor, user_key
+from stats.services import area_key, day_start, hour_floor, minute_floor, user_key
 
 KEEP_MINUTES = timedelta(hours=2)
 
 
 def expected_counters() -> dict[tuple[int, str], int]:
-    """(area_key, metric) → the true figure, from the tables."""
+    """(area_key, figure) → the true value, from the tables: one aggregate per table (and
+    per-area or overall), each declared figure a filtered count in it."""
     expected: dict[tuple[int, str], int] = {}
-    rows = Bag.objects.values("dispatch_area_id").annotate(
-        parents=Count("pk", filter=Q(kind="parent")),
-        children=Count("pk", filter=Q(kind="child")),
-        completed_parents=Count("pk", filter=Q(kind="parent", status="completed")),
-        unlinked_children=Count("pk", filter=Q(kind="child", status="pending")),
-    ).order_by()
-    for row in rows:
-        for metric in BAG_METRICS:
-            expected[(area_key(row["dispatch_area_id"]), metric)] = row[metric]
-    for status, n in Bill.objects.values_list("status").annotate(n=Count("pk")).order_by():
-        expected[(0, f"bills_{status}")] = n
+    groups: dict[tuple[str, bool], list] = defaultdict(list)
+    for figure in FIGURES:
+        groups[(figure.counts, figure.per_area)].append(figure)
+    for (_, per_area), figures in groups.items():
+        counts = {figure.name: Count("pk", filter=Q(**figure.where)) for figure in figures}
+        rows = figures[0].model().objects.all()
+        if per_area:
+            for row in rows.values("dispatch_area_id").annotate(**counts).order_by():
+                for figure in figures:
+                    expected[(area_key(row["dispatch_area_id"]), figure.name)] = row[figure.name]
+        else:
+            totals = rows.aggregate(**counts)
+            for figure in figures:
+                if totals[figure.name]:
+                    expected[(0, figure.name)] = totals[figure.name]
     return expected
 
 
@@ -46,7 +49,7 @@ def _todays_buckets(now) -> tuple[dict, dict, dict]:
     days: dict[int, int] = defaultdict(int)
     hours: dict[tuple[int, datetime], int] = defaultdict(int)
     operators: dict[int, int] = defaultdict(int)
-    for area, user, stamp in Scan.objects.filter(timestamp__gte=day_start(now)).values_list(
+    for area, user, stamp in scan_log().objects.filter(timestamp__gte=day_start(now)).values_list(
         "dispatch_area_id", "user_id", "timestamp"
     ).iterator(chunk_size=5000):
         days[area_key(area)] += 1
@@ -118,7 +121,7 @@ def repair(now=None) -> dict[tuple[int, str], tuple[int, int]]:
     tallies = [ScanTally(area_key=a, period="d", start=today, shard=0, count=n) for a, n in days.items()]
     tallies += [ScanTally(area_key=a, period="h", start=h, shard=0, count=n) for (a, h), n in hours.items()]
     recent = (
-        Scan.objects.filter(timestamp__gte=minute_floor(now - KEEP_MINUTES))
+        scan_log().objects.filter(timestamp__gte=minute_floor(now - KEEP_MINUTES))
         .values_list("dispatch_area_id", "timestamp")
     )
     minutes: dict[tuple[int, datetime], int] = defaultdict(int)

@@ -6,13 +6,12 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import User
-from scans.models import Scan
+from stats.counters import ALL_FIGURES, scan_log
 from stats.models import Counter, ScanTally
-from stats.services import BAG_METRICS, BILL_METRICS, area_key, day_start, minute_floor
+from stats.services import area_key, day_start, minute_floor
 
 
-def figures(*, area_id: int | None = None, metrics=BAG_METRICS + BILL_METRICS, scans: bool = True,
+def figures(*, area_id: int | None = None, metrics=ALL_FIGURES, scans: bool = True,
             now=None) -> dict[str, int]:
     """The counters' figures summed over shards (and over all areas unless `area_id` is
     given) and, with `scans`, the scans today (local day) and in the last hour — exactly:
@@ -44,7 +43,7 @@ def figures(*, area_id: int | None = None, metrics=BAG_METRICS + BILL_METRICS, s
         params += [adapt(first_whole), *area_args]
         scan_area = "" if area_id is None else " AND dispatch_area_id = %s"
         parts.append(
-            f"SELECT 'scans_partial', COUNT(*) FROM {Scan._meta.db_table} "
+            f"SELECT 'scans_partial', COUNT(*) FROM {scan_log()._meta.db_table} "
             f"WHERE timestamp >= %s AND timestamp < %s{scan_area}"
         )
         params += [adapt(edge), adapt(first_whole), *([] if area_id is None else [area_id])]
@@ -58,7 +57,7 @@ def figures(*, area_id: int | None = None, metrics=BAG_METRICS + BILL_METRICS, s
     return result
 
 
-def counter_totals(*, area_id: int | None = None, metrics=BAG_METRICS + BILL_METRICS) -> dict[str, int]:
+def counter_totals(*, area_id: int | None = None, metrics=ALL_FIGURES) -> dict[str, int]:
     """Figures summed over shards (and over all areas unless `area_id` is given)."""
     return figures(area_id=area_id, metrics=metrics, scans=False)
 
@@ -67,19 +66,3 @@ def scan_figures(*, area_id: int | None = None, now=None) -> dict[str, int]:
     """Scans today (local day) and in the last hour, exactly."""
     found = figures(area_id=area_id, metrics=(), now=now)
     return {"today": found["scans_today"], "last_hour": found["scans_last_hour"]}
-
-
-def stats_for(user: User) -> dict:
-    """GET /api/v1/stats/: a dispatcher gets their own area's bag and scan figures and no
-    bill figures."""
-    now = timezone.now()
-    area_id = user.dispatch_area_id if user.is_dispatcher else None
-    # One statement: a dispatcher's area's bag and scan figures, or every global figure.
-    found = figures(area_id=area_id, metrics=BAG_METRICS if area_id is not None else BAG_METRICS + BILL_METRICS,
-                    now=now)
-    bags = {metric: found[metric] for metric in BAG_METRICS}
-    bills = None
-    if not user.is_dispatcher:
-        bills = {metric.removeprefix("bills_"): found[metric] for metric in BILL_METRICS}
-    scans = {"today": found["scans_today"], "last_hour": found["scans_last_hour"]}
-    return {"bags": bags, "bills": bills, "scans": scans, "generated_at": now}

@@ -1,5 +1,7 @@
-"""Keeping the counters exact: each service that changes a counted figure collects its
-changes in a `Tally` and applies them once, before its transaction commits.
+"""Keeping the counters exact: each service says in a `Tally` what happened (a bag made, a
+child linked, a bill completed, a scan written) and applies it once, before its
+transaction commits; which figures (stats.counters) an event moves is decided here, and
+only here.
 
 Lock order: a transaction touches counter rows last (after the bags and bills it changed),
 bill figures before bag figures, each batch sorted, so two transactions never wait on each
@@ -14,11 +16,10 @@ from datetime import datetime, time
 from django.db import connection
 from django.utils import timezone
 
+from stats.counters import BILL_FIGURES, BY_NAME, bill_figure
 from stats.models import SHARDS
 from tracetrack.caching import data_changed
 
-BAG_METRICS = ("parents", "children", "completed_parents", "unlinked_children")
-BILL_METRICS = ("bills_new", "bills_in_progress", "bills_completed")
 NO_AREA = 0
 NO_USER = 0
 
@@ -54,16 +55,67 @@ def batched_counters():
 
 
 class Tally:
-    """Counter changes of one service call: `add(area_id, metric, delta)`, then `apply()`."""
+    """The counter changes of one service call: what happened, then `apply()`."""
 
     def __init__(self):
         self.changes: dict[tuple[int, str], int] = defaultdict(int)
         self.scans: dict[tuple[int, datetime], int] = defaultdict(int)
         self.operators: dict[tuple[int, datetime], int] = defaultdict(int)
 
-    def add(self, area_id: int | None, metric: str, delta: int = 1) -> "Tally":
-        self.changes[(area_key(area_id), metric)] += delta
+    # --- What happened ---------------------------------------------------------------------
+
+    def bag_made(self, bag) -> "Tally":
+        """A new bag: a parent; a child, pending (on no parent) or already linked."""
+        if bag.kind == "parent":
+            return self._add(bag.dispatch_area_id, "parents")
+        self._add(bag.dispatch_area_id, "children")
+        if bag.status == "pending":
+            self._add(bag.dispatch_area_id, "unlinked_children")
         return self
+
+    def child_linked(self, child, *, into_area_id: int | None) -> "Tally":
+        """A pending child (call before it takes its parent's area) linked into a parent
+        of `into_area_id`."""
+        self._add(child.dispatch_area_id, "unlinked_children", -1)
+        return self._add(child.dispatch_area_id, "children", -1)._add(into_area_id, "children")
+
+    def child_unlinked(self, child, *, deleted: bool) -> "Tally":
+        """A child out of its parent by an undo: deleted (the scan had made it), or pending."""
+        if deleted:
+            return self._add(child.dispatch_area_id, "children", -1)
+        return self._add(child.dispatch_area_id, "unlinked_children")
+
+    def parent_status(self, area_id: int | None, before: str, after: str) -> "Tally":
+        """A parent's status changed (its children changed)."""
+        if before != after:
+            if before == "completed":
+                self._add(area_id, "completed_parents", -1)
+            if after == "completed":
+                self._add(area_id, "completed_parents")
+        return self
+
+    def parent_removed(self, parent, *, freed: int) -> "Tally":
+        """A parent deleted; its `freed` children went back to pending."""
+        self._add(parent.dispatch_area_id, "parents", -1)._add(parent.dispatch_area_id, "unlinked_children", freed)
+        return self.parent_status(parent.dispatch_area_id, parent.status, "deleted")
+
+    def child_removed(self, child, *, linked: bool) -> "Tally":
+        """A child deleted, from a parent (`linked`) or pending."""
+        self._add(child.dispatch_area_id, "children", -1)
+        if not linked:
+            self._add(child.dispatch_area_id, "unlinked_children", -1)
+        return self
+
+    def bill_made(self, status: str) -> "Tally":
+        return self._add(None, bill_figure(status))
+
+    def bill_status(self, before: str, after: str) -> "Tally":
+        if before != after:
+            self._add(None, bill_figure(before), -1)._add(None, bill_figure(after))
+        return self
+
+    def bill_removed(self, status: str) -> "Tally":
+        return self._add(None, bill_figure(status), -1)
 
     def scan(self, scan) -> "Tally":
         """A scan row written: for "today" and "last hour" in its area, and for its
@@ -72,13 +124,10 @@ class Tally:
         self.operators[(user_key(scan.user_id), day_start(scan.timestamp))] += 1
         return self
 
-    def status(self, area_id: int | None, before: str, after: str, *, metric_of) -> "Tally":
-        """A status change: -1 on the old status's figure, +1 on the new one's (when counted)."""
-        if before != after:
-            for status, delta in ((before, -1), (after, 1)):
-                metric = metric_of(status)
-                if metric:
-                    self.add(area_id, metric, delta)
+    def _add(self, area_id: int | None, figure: str, delta: int = 1) -> "Tally":
+        if figure not in BY_NAME:
+            raise KeyError(f"{figure!r} is not a declared figure (stats.counters)")
+        self.changes[(area_key(area_id), figure)] += delta
         return self
 
     def apply(self) -> None:
@@ -95,7 +144,7 @@ class Tally:
         data_changed()
         shard = random.randrange(SHARDS)  # noqa: S311 - spreading writes, not security
         rows = sorted(
-            ((0 if metric in BILL_METRICS else 1, area, metric, delta) for (area, metric), delta in self.changes.items()
+            ((0 if metric in BILL_FIGURES else 1, area, metric, delta) for (area, metric), delta in self.changes.items()
              if delta),
         )
         if rows:
@@ -145,14 +194,6 @@ def day_start(moment: datetime) -> datetime:
     """The start of `moment`'s day in TIME_ZONE (DESIGN.md rule 14)."""
     local = timezone.localtime(moment)
     return datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)
-
-
-def bill_metric(status: str) -> str:
-    return f"bills_{status}"
-
-
-def parent_metric(status: str) -> str | None:
-    return "completed_parents" if status == "completed" else None
 
 
 def minute_floor(moment: datetime) -> datetime:

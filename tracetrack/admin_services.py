@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.functional import cached_property
 
+from tracetrack.codes import normalize_code
 from tracetrack.db.replicas import stale_reads
 from tracetrack.errors import InvalidInput, ServiceError
 
@@ -167,7 +168,7 @@ class CodeSearchMixin:
     search_related_limit = 1000
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip().upper()
+        term = normalize_code(search_term)
         if not term:
             return queryset, False
         conditions = [c for c in (self._search_condition(lookup, term) for lookup in self.search_lookups) if c]

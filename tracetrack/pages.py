@@ -1,33 +1,11 @@
-"""Helpers for the server-rendered pages: role checks and keyset pagination."""
+"""Keyset pagination for the server-rendered pages."""
 
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import datetime
-from functools import wraps
 
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from accounts.policy import allowed
-
 PAGE_SIZE = 50
-
-
-def page_requires(action: str):
-    """Login required (redirect to /login/), then the role must allow `action` (403)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not allowed(request.user, action):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def keyset_page(queryset: QuerySet, cursor: str | None, *, field: str = "created_at", size: int = PAGE_SIZE):

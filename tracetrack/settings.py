@@ -57,8 +57,10 @@ INSTALLED_APPS = [
     "scans",
     "billing",
     "stats",
+    "reports",
     # Last: its admin adds the back-office tools to the other apps' admins.
     "backoffice",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -97,7 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "tracetrack.context_processors.permissions",
+                "accounts.context_processors.permissions",
             ],
         },
     },
@@ -289,7 +291,7 @@ SILENCED_SYSTEM_CHECKS = [] if REDIS_URL else [
 REST_FRAMEWORK = {
     # Bearer first: its WWW-Authenticate header makes "no credentials" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "tracetrack.api.authentication.BearerTokenAuthentication",
+        "accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -56,8 +56,16 @@ EXPECTED = {
 def api_endpoints() -> set[tuple[str, str]]:
     """(url name, method) of every endpoint under /api/v1/, from the URL configuration."""
     api_resolver = next(p for p in get_resolver().url_patterns if getattr(p, "namespace", None) == "api")
+
+    def patterns(resolver):  # each app's api_urls is included under the api namespace
+        for pattern in resolver.url_patterns:
+            if hasattr(pattern, "url_patterns"):
+                yield from patterns(pattern)
+            else:
+                yield pattern
+
     found = set()
-    for pattern in api_resolver.url_patterns:
+    for pattern in patterns(api_resolver):
         callback = pattern.callback
         actions = getattr(callback, "actions", None)
         if actions:

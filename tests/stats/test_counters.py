@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from bags.services import bag_create, bag_delete
 from billing.services import bill_add_parent, bill_complete, bill_create, bill_delete, bill_remove_parent, bill_reopen
+from reports.selectors import stats_for
 from scans.models import Scan
 from scans.services import scan_child, scan_parent, undo_last_scan
 from stats.models import Counter
 from stats.recount import drift
-from stats.selectors import counter_totals, scan_figures, stats_for
+from stats.selectors import counter_totals, scan_figures
 from tests.concurrency import race
 from tests.helpers import child_code, fill_parent
 

@@ -1,13 +1,13 @@
-"""API views that belong to no single app."""
+"""GET /api/v1/stats/ (API.md, Stats): the counters' figures, scoped to the caller."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.views import APIView
 
-from stats.selectors import stats_for
+from accounts.permissions import RolePermission
+from reports.selectors import stats_for
 from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.formats import api_datetime
-from tracetrack.api.permissions import RolePermission
 from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 

@@ -7,9 +7,10 @@ from django.utils import timezone
 
 from accounts.models import DispatchArea, User
 from scans.selectors import scans_visible_to
+from stats.counters import BAG_FIGURES
 from stats.models import Counter, OperatorTally, ScanTally
 from stats.selectors import counter_totals, scan_figures
-from stats.services import BAG_METRICS, NO_AREA, NO_USER, day_start
+from stats.services import NO_AREA, NO_USER, day_start
 
 
 def per_area() -> list[dict]:
@@ -17,11 +18,11 @@ def per_area() -> list[dict]:
     names = dict(DispatchArea.objects.values_list("pk", "code"))
     rows: dict[int, dict] = {}
     for area, metric, total in (
-        Counter.objects.filter(metric__in=BAG_METRICS).values_list("area_key", "metric").annotate(t=Sum("value")).order_by()
+        Counter.objects.filter(metric__in=BAG_FIGURES).values_list("area_key", "metric").annotate(t=Sum("value")).order_by()
     ):
         rows.setdefault(area, {"area": names.get(area, "—") if area != NO_AREA else "no area"})[metric] = total
     return sorted(
-        ({**dict.fromkeys(BAG_METRICS, 0), **row} for row in rows.values()), key=lambda r: r["area"]
+        ({**dict.fromkeys(BAG_FIGURES, 0), **row} for row in rows.values()), key=lambda r: r["area"]
     )
 
 

@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from django.db.models import Case, Count, F, Max, Min, Value, When
 
 from accounts.models import DispatchArea, Role, User
-from bags.management.commands import seed_bags
 from bags.models import Bag, BagKind, BagStatus, Link
 from billing.models import Bill, BillBag, BillStatus
+from demo.management.commands import seed_bags
 from scans.models import Scan, ScanKind
 from scans.services import scan_child, scan_parent
 

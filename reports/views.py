@@ -3,9 +3,9 @@ operators today and the last 50 scans; it refreshes itself every few seconds."""
 
 from django.shortcuts import render
 
-from stats.dashboard import dashboard_data
+from accounts.pages import page_requires
+from reports.dashboard import dashboard_data
 from tracetrack.db.replicas import stale_ok
-from tracetrack.pages import page_requires
 
 
 @page_requires("dashboard.read")

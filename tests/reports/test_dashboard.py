@@ -89,7 +89,7 @@ def test_scans_land_in_their_local_hour_and_repair_runs_twice(dispatcher):
     import time_machine
     from django.conf import settings
 
-    from stats.dashboard import scans_per_hour
+    from reports.dashboard import scans_per_hour
     from stats.recount import drift, repair
 
     assert settings.TIME_ZONE == "Asia/Kolkata"
@@ -113,8 +113,8 @@ def test_top_operators_today_are_exact_and_cost_no_scan_of_the_log(client, dispa
     from django.db.models import Count
     from django.utils import timezone
 
+    from reports.dashboard import top_operators
     from scans.models import Scan
-    from stats.dashboard import top_operators
     from stats.recount import drift
 
     fill_parent(dispatcher, "SB00001", 2)  # 3 scans

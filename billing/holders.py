@@ -1,0 +1,41 @@
+"""Billing as a holder of bags (bags.holders): a parent on a completed bill is frozen, and a
+deleted parent leaves its bill, whose parent count and status follow."""
+
+from dataclasses import dataclass
+
+from bags.models import Bag
+from billing.models import Bill, BillBag
+from billing.selectors import completed_bill_id
+from billing.services import set_parent_count
+from tracetrack.errors import BagRefused
+
+
+@dataclass(frozen=True)
+class _Place:
+    place: BillBag | None
+    bill: Bill | None
+
+
+class BillHolder:
+    def frozen_by(self, parent: Bag) -> str | None:
+        bill_id = completed_bill_id(parent)
+        return f"completed bill {bill_id}" if bill_id else None
+
+    def before_delete(self, bag: Bag) -> _Place:
+        place = BillBag.objects.filter(parent_id=bag.pk).first()
+        bill = Bill.objects.select_for_update().get(pk=place.bill_id) if place else None
+        return _Place(place, bill)
+
+    def refuse_delete(self, bag: Bag, held: _Place) -> BagRefused | None:
+        now = BillBag.objects.filter(parent_id=bag.pk).first()
+        if (now.bill_id if now else None) != (held.bill.pk if held.bill else None):
+            return BagRefused("conflict", f"Bag {bag.qr_id} was moved to another bill meanwhile; try again.")
+        if held.bill is not None and held.bill.is_completed:
+            return BagRefused("bill_completed", f"Bag {bag.qr_id} is on completed bill {held.bill.bill_id}; "
+                                                "reopen it first.")
+        return None
+
+    def release(self, bag: Bag, held: _Place, *, actor) -> None:
+        if held.bill is not None:
+            BillBag.objects.filter(parent_id=bag.pk).delete()
+            set_parent_count(held.bill, held.bill.parent_count - 1, actor=actor)

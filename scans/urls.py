@@ -1,0 +1,11 @@
+"""The operators' pages: scanning and lookup."""
+
+from django.urls import path
+
+from scans import views
+
+urlpatterns = [
+    path("scan/", views.scan, name="scan"),
+    path("scan/<str:parent_qr>/", views.scan, name="scan-parent"),
+    path("lookup/", views.lookup, name="lookup"),
+]
