@@ -1,7 +1,7 @@
 """Admin for users, areas, tokens and the audit log. User changes go through the
 services, so the own-role and last-admin rules hold here too."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db import connection
@@ -14,9 +14,23 @@ from tracetrack.admin_services import EstimatedCountPaginator, ReadOnlyAdmin, Se
 
 
 @admin.register(DispatchArea)
-class DispatchAreaAdmin(admin.ModelAdmin):
+class DispatchAreaAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Areas are added and renamed through accounts.services.area_save (audited); their
+    code is what bags, scans and users name, so it stays, and an area is never deleted."""
+
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code"] if obj else []
+
+    def perform_save(self, request, obj, form, change):
+        data = form.cleaned_data
+        return services.area_save(actor=request.user, code=obj.code if change else data["code"], name=data["name"],
+                                  area=obj if change else None)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ServicePasswordChangeForm(AdminPasswordChangeForm):
@@ -74,14 +88,25 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Tokens are made by their users (POST /auth/token/); the back office reads them and
+    revokes them (accounts.services.token_revoke), nothing else."""
+
     list_display = ["prefix", "name", "user", "created_at", "expires_at", "last_used_at", "revoked_at"]
     list_select_related = ["user"]
     search_fields = ["prefix", "name", "user__username"]
     readonly_fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
     exclude = ["key_hash"]
+    actions = ["revoke"]
 
-    def has_add_permission(self, request):
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
+            services.token_revoke(actor=request.user, token=token)
+        self.message_user(request, f"{len(tokens)} token(s) revoked.", messages.SUCCESS)
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

@@ -1,6 +1,7 @@
 """User and API-token changes. Every rule about users lives here (DESIGN.md rule 10)."""
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 from functools import reduce
@@ -17,8 +18,8 @@ from django.utils import timezone
 
 from accounts.audit import audit
 from accounts.models import ApiToken, DispatchArea, Role, User
-from accounts.policy import require
-from accounts.selectors import active_admins, area_by_code
+from accounts.policy import admin_permissions, require
+from accounts.selectors import active_admins, area_by_code, normalize_area_code
 from tracetrack.caching import data_changed
 from tracetrack.errors import InvalidInput, UserRefused, invalid
 
@@ -73,19 +74,17 @@ def _check_password(password: str, user: User) -> None:
         raise InvalidInput({"password": list(exc.messages)}) from None
 
 
-# What billers may do in the admin: manage bills (not delete them), read bags and scans.
+# What billers may do in the admin, from the permission table (accounts.policy): manage bills
+# (not delete them), read bags and scans.
 BILLER_GROUP = "Billers"
-BILLER_PERMISSIONS = [
-    ("billing", "view_bill"), ("billing", "add_bill"), ("billing", "change_bill"), ("billing", "view_billbag"),
-    ("bags", "view_bag"), ("bags", "view_link"), ("scans", "view_scan"),
-]
 
 
 def biller_group() -> Group:
     """The Billers group with its permissions, made when missing (after a flush, say)."""
     group, _ = Group.objects.get_or_create(name=BILLER_GROUP)
-    if group.permissions.count() != len(BILLER_PERMISSIONS):
-        wanted = reduce(or_, (Q(content_type__app_label=app, codename=code) for app, code in BILLER_PERMISSIONS))
+    permissions = admin_permissions(Role.BILLER)
+    if group.permissions.count() != len(permissions):
+        wanted = reduce(or_, (Q(content_type__app_label=app, codename=code) for app, code in permissions))
         group.permissions.set(Permission.objects.filter(wanted))
     return group
 
@@ -222,6 +221,40 @@ def user_delete(*, actor: User | None, target: User) -> None:
     audit(actor=actor, action="user.delete", entity_type="user", entity_id=before["username"], before=before)
     target.delete()
     data_changed()
+
+
+@transaction.atomic
+def area_save(*, actor: User | None, code: str, name: str, area: DispatchArea | None = None) -> DispatchArea:
+    """Create a dispatch area, or rename one (its code stays: bags, scans and users name
+    it). Refusals: 400 for a bad code or name, `area_exists`."""
+    if actor is not None:
+        require(actor, "user.manage")
+    code = normalize_area_code(code)
+    name = str(name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if area is None and not re.fullmatch(r"[a-z0-9_-]{2,50}", code):
+        errors["code"] = ["An area code is 2–50 lower-case letters, digits, '_' or '-'."]
+    if not name or len(name) > DispatchArea._meta.get_field("name").max_length:
+        errors["name"] = ["A name of 1–100 characters is required."]
+    if errors:
+        raise InvalidInput(errors)
+    if area is None:
+        area = DispatchArea(code=code, name=name)
+        try:
+            with transaction.atomic():
+                area.save(force_insert=True)
+        except IntegrityError:
+            raise UserRefused("area_exists", f"Area {code!r} already exists.") from None
+        audit(actor=actor, action="area.create", entity_type="area", entity_id=code, after={"name": name})
+        return area
+    area = DispatchArea.objects.select_for_update().get(pk=area.pk)
+    before = area.name
+    if before != name:
+        area.name = name
+        area.save(update_fields=["name"])
+        audit(actor=actor, action="area.rename", entity_type="area", entity_id=area.code, before={"name": before},
+              after={"name": name})
+    return area
 
 
 @transaction.atomic

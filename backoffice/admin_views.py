@@ -39,6 +39,7 @@ from backoffice.importing import (
     import_file,
 )
 from backoffice.models import Job, JobStatus
+from bags.models import Bag
 from tracetrack.codes import normalize_code
 from tracetrack.db.replicas import read_alias, stale_reads
 from tracetrack.errors import InvalidInput, ServiceError
@@ -338,8 +339,6 @@ def render_labels(request, codes: list[str], layout_name: str | None, *, range_p
 def _labels_view(admin_site):
     @require_http_methods(["GET", "POST"])
     def view(request):
-        from bags.models import Bag
-
         model_admin = admin_site.get_model_admin(Bag)
         opts = Bag._meta
         if not model_admin.has_view_permission(request):

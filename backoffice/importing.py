@@ -26,13 +26,17 @@ from datetime import time as dt_time
 from pathlib import Path
 
 from django.db import transaction
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from accounts.audit import audit
 from accounts.models import DispatchArea, User
+from accounts.policy import allowed
 from accounts.selectors import area_by_code
 from bags.codes import normalize_code, parse_code
 from bags.models import BagKind
 from bags.services import bags_create
+from billing.serializers import bill_input
 from billing.services import bill_add_parent, bill_create
 from scans.services import scan_children
 from stats.services import batched_counters
@@ -192,8 +196,6 @@ def _unquote_formula(value: str) -> str:
 
 
 def _xlsx_rows(path: Path, columns, required) -> Iterator[Row]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         # read_only streams the sheet XML instead of building every cell object.
@@ -236,8 +238,6 @@ def count_rows(path: Path) -> int:
             with path.open("rb") as handle:
                 return max(0, sum(1 for _ in handle) - 1)
         if suffix == ".xlsx":
-            from openpyxl import load_workbook
-
             workbook = load_workbook(path, read_only=True)
             try:
                 return sum(max(0, (sheet.max_row or 1) - 1) for sheet in workbook.worksheets)
@@ -291,8 +291,8 @@ def import_bills(
 
 
 def can_import(user: User | None) -> bool:
-    """Imports are for admins only: they write thousands of rows at once."""
-    return bool(user and user.is_authenticated and user.is_active and (user.is_superuser or user.is_admin))
+    """Imports are for admins only (accounts.policy, "import")."""
+    return allowed(user, "import")
 
 
 def _require_admin(user: User) -> None:
@@ -529,8 +529,8 @@ class _BillImport(_Importer):
             seen_bills[code] = source.where
             parents = self.check_parents(index, code, parents_cell, seen_parents, source.where)
             created = self.attempt(
-                index, code, bill_create, user=self.user, bill_id=code, capacity=capacity,
-                destination=destination, vehicle_number=vehicle_number, description=description,
+                index, code, lambda **fields: bill_create(user=self.user, **bill_input(fields)), bill_id=code,
+                capacity=capacity, destination=destination, vehicle_number=vehicle_number, description=description,
             )
             if created:
                 self.report.counts["bills_created"] += 1

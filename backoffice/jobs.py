@@ -40,6 +40,7 @@ from backoffice.importing import (
     import_file,
 )
 from backoffice.models import ACTIVE_STATUSES, Job, JobKind, JobPhase, JobStatus
+from tracetrack.celery import app as celery_app
 from tracetrack.errors import Forbidden, NotFound, Refused
 
 logger = logging.getLogger(__name__)
@@ -141,10 +142,7 @@ def dispatch(job_id: UUID) -> None:
     of this process (the embedded default, no broker), or this very call (tests)."""
     backend = settings.JOBS_BACKEND
     if backend == "celery":
-        import tracetrack.celery  # noqa: F401 - the configured Celery app, before the task is sent
-        from backoffice.tasks import run_job_task
-
-        run_job_task.delay(str(job_id))
+        celery_app.send_task("backoffice.run_job", args=[str(job_id)])  # backoffice.tasks
     elif backend == "thread":
         threading.Thread(target=_run_in_thread, args=(job_id,), name=f"job-{job_id}", daemon=True).start()
     else:

@@ -1,15 +1,14 @@
 """Celery tasks of the back office: thin, they call backoffice.jobs."""
 
-from celery import shared_task
-
 from backoffice import jobs
+from tracetrack.celery import app
 
 
-@shared_task(name="backoffice.run_job")
+@app.task(name="backoffice.run_job")
 def run_job_task(job_id: str) -> None:
     jobs.run_job(job_id)
 
 
-@shared_task(name="backoffice.reap_stale_jobs")
+@app.task(name="backoffice.reap_stale_jobs")
 def reap_stale_jobs_task() -> int:
     return jobs.reap_stale_jobs()

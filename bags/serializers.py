@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from bags.codes import parse_code
 from bags.models import Bag, BagKind, Link
+from bags.selectors import child_codes
 from tracetrack.api.formats import api_datetime
 from tracetrack.errors import InvalidInput
 
@@ -93,8 +94,6 @@ class BagDetailSerializer(BagSerializer):
     def get_children(self, bag) -> list[str] | None:
         if bag.kind != BagKind.PARENT:
             return None
-        from bags.selectors import child_codes
-
         return child_codes(bag)
 
 

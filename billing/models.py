@@ -24,7 +24,7 @@ class Bill(models.Model):
     bill_id = models.CharField(max_length=50, unique=True)
     destination = models.CharField(max_length=200)
     vehicle_number = models.CharField(max_length=50)
-    description = models.TextField(blank=True)
+    description = models.CharField(max_length=2000, blank=True)
     capacity = models.PositiveSmallIntegerField()
     parent_count = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=11, choices=BillStatus.choices, default=BillStatus.NEW)
@@ -59,9 +59,16 @@ class Bill(models.Model):
     def __str__(self):
         return self.bill_id
 
+
     @property
     def is_completed(self) -> bool:
         return self.status == BillStatus.COMPLETED
+
+
+# How long a bill's texts may be: the columns', read by the services, the API's input and
+# the pages (one source).
+BILL_TEXT_LIMITS = {name: Bill._meta.get_field(name).max_length for name in ("destination", "vehicle_number",
+                                                                             "description")}
 
 
 class BillBag(models.Model):

@@ -10,6 +10,8 @@ from django.db.models.functions import Coalesce
 
 from bags.models import Bag
 from billing.models import Bill, BillBag, BillStatus
+from tracetrack.codes import normalize_code
+from tracetrack.errors import NotFound
 
 
 def expected_weight_kg(capacity: int) -> float:
@@ -39,8 +41,6 @@ def bills_with_totals() -> QuerySet[Bill]:
 
 
 def bill_get(*, bill_id: str) -> Bill:
-    from tracetrack.codes import normalize_code
-    from tracetrack.errors import NotFound
 
     code = normalize_code(bill_id)
     bill = bills_with_totals().filter(bill_id=code).first()

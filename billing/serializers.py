@@ -4,9 +4,10 @@ from rest_framework import serializers
 
 from bags.models import BagKind
 from bags.serializers import BagCodeField
-from billing.models import Bill
+from billing.models import BILL_TEXT_LIMITS, Bill
 from billing.selectors import actual_weight_kg, bill_parent_codes, expected_weight_kg
 from tracetrack.api.idempotency import ScanIdField
+from tracetrack.errors import InvalidInput
 
 
 class BillSerializer(serializers.ModelSerializer):
@@ -41,20 +42,53 @@ class BillDetailSerializer(BillSerializer):
         return bill_parent_codes(bill)
 
 
+class BillCapacityField(serializers.IntegerField):
+    """A bill's capacity as a request, a form or an import file gives it: a whole number
+    (JSON 12, or the text "12"); not true/false, 2.5 or "12.0". Its range is the service's
+    rule (DESIGN.md rule 9)."""
+
+    default_error_messages = {"invalid": "Capacity must be a whole number."}
+
+    def to_internal_value(self, data) -> int:
+        if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):
+            self.fail("invalid")
+        if isinstance(data, str) and not data.strip().isdigit():
+            self.fail("invalid")
+        return super().to_internal_value(data.strip() if isinstance(data, str) else data)
+
+
+def _text(name: str, **kwargs) -> serializers.CharField:
+    """A bill text: as long as its column (billing.models.BILL_TEXT_LIMITS); whether it may
+    be empty is the service's rule."""
+    return serializers.CharField(allow_blank=True, max_length=BILL_TEXT_LIMITS[name], **kwargs)
+
+
 class BillCreateSerializer(serializers.Serializer):
-    # Formats and ranges are checked by the service, which names the field in a 400.
+    """The body of POST /bills/, and the fields of a bill page's form or an import row."""
+
+    # The bill id's format is checked by the service (billing.codes.parse_bill_id).
     bill_id = serializers.CharField(max_length=200, trim_whitespace=False)
-    capacity = serializers.JSONField()
-    destination = serializers.CharField(allow_blank=True, max_length=1000)
-    vehicle_number = serializers.CharField(allow_blank=True, max_length=1000)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    capacity = BillCapacityField()
+    destination = _text("destination")
+    vehicle_number = _text("vehicle_number")
+    description = _text("description", required=False)
+
+
+def bill_input(data: dict) -> dict:
+    """A bill's fields from a page's form or an import row, parsed as the API parses them;
+    a field that does not parse is a 400 on it (InvalidInput), as the service's own are."""
+    serializer = BillCreateSerializer(data=data)
+    if not serializer.is_valid():
+        raise InvalidInput({field: [str(message) for message in messages]
+                            for field, messages in serializer.errors.items()})
+    return serializer.validated_data
 
 
 class BillUpdateSerializer(serializers.Serializer):
-    capacity = serializers.JSONField(required=False)
-    destination = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-    vehicle_number = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    capacity = BillCapacityField(required=False)
+    destination = _text("destination", required=False)
+    vehicle_number = _text("vehicle_number", required=False)
+    description = _text("description", required=False)
 
 
 class BillParentInput(serializers.Serializer):

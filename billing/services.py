@@ -18,7 +18,7 @@ from accounts.policy import require
 from bags.codes import normalize_code, parse_code
 from bags.models import Bag, BagKind
 from billing.codes import parse_bill_id
-from billing.models import Bill, BillBag, BillStatus
+from billing.models import BILL_TEXT_LIMITS, Bill, BillBag, BillStatus
 from stats.services import Tally
 from tracetrack import metrics
 from tracetrack.caching import data_changed
@@ -47,22 +47,20 @@ def bill_snapshot(bill: Bill) -> dict[str, Any]:
 
 
 def _capacity(value: Any, *, maximum: int, errors: dict[str, list[str]]) -> int | None:
-    if isinstance(value, bool):
-        value = None
-    try:
-        number = int(value)
-        if str(number) != str(value).strip():
-            raise ValueError
-    except (TypeError, ValueError):
+    """The capacity rule (DESIGN.md rule 9) on a number that the caller's input parsed
+    (billing.serializers.BillCapacityField); anything else is refused, not parsed."""
+    if not isinstance(value, int) or isinstance(value, bool):
         errors["capacity"] = ["Capacity must be a whole number."]
         return None
+    number = value
     if not settings.BILL_CAPACITY_MIN <= number <= maximum:
         errors["capacity"] = [f"Capacity must be between {settings.BILL_CAPACITY_MIN} and {maximum}."]
         return None
     return number
 
 
-def _text(value: Any, field: str, *, max_length: int, required: bool, errors: dict[str, list[str]]) -> str:
+def _text(value: Any, field: str, *, required: bool, errors: dict[str, list[str]]) -> str:
+    max_length = BILL_TEXT_LIMITS[field]
     text = "" if value is None else str(value).strip()
     if required and not text:
         errors[field] = ["This field is required."]
@@ -123,9 +121,9 @@ def bill_create(
         errors.update(exc.errors)
         code = ""
     number = _capacity(capacity, maximum=settings.BILL_CAPACITY_CREATE_MAX, errors=errors)
-    destination = _text(destination, "destination", max_length=200, required=True, errors=errors)
-    vehicle_number = _text(vehicle_number, "vehicle_number", max_length=50, required=True, errors=errors)
-    description = _text(description, "description", max_length=2000, required=False, errors=errors)
+    destination = _text(destination, "destination", required=True, errors=errors)
+    vehicle_number = _text(vehicle_number, "vehicle_number", required=True, errors=errors)
+    description = _text(description, "description", required=False, errors=errors)
     if errors:
         raise InvalidInput(errors)
     bill = Bill(
@@ -164,13 +162,13 @@ def bill_update(
     if capacity is not UNSET:
         changes["capacity"] = _capacity(capacity, maximum=settings.BILL_CAPACITY_MAX, errors=errors)
     if destination is not UNSET:
-        changes["destination"] = _text(destination, "destination", max_length=200, required=True, errors=errors)
+        changes["destination"] = _text(destination, "destination", required=True, errors=errors)
     if vehicle_number is not UNSET:
         changes["vehicle_number"] = _text(
-            vehicle_number, "vehicle_number", max_length=50, required=True, errors=errors
+            vehicle_number, "vehicle_number", required=True, errors=errors
         ).upper()
     if description is not UNSET:
-        changes["description"] = _text(description, "description", max_length=2000, required=False, errors=errors)
+        changes["description"] = _text(description, "description", required=False, errors=errors)
     if errors:
         raise InvalidInput(errors)
     bill = _lock_bill(bill_id)

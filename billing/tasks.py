@@ -1,10 +1,9 @@
 """Celery tasks of billing: thin, they call billing.eod."""
 
-from celery import shared_task
-
 from billing.eod import send_eod_summary
+from tracetrack.celery import app
 
 
-@shared_task(name="billing.send_eod_summary")
+@app.task(name="billing.send_eod_summary")
 def send_eod_summary_task() -> int:
     return send_eod_summary().recipients

@@ -16,6 +16,7 @@ from billing import services
 from billing.filters import BillFilter
 from billing.models import BillBag
 from billing.selectors import actual_weight_kg, bill_day_summary, bill_get, bills_with_totals, expected_weight_kg
+from billing.serializers import bill_input
 from tracetrack.codes import normalize_code
 from tracetrack.db.replicas import stale_ok
 from tracetrack.errors import InvalidInput, ServiceError
@@ -42,7 +43,7 @@ def bill_create(request):
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in ("bill_id", "capacity", "destination", "vehicle_number", "description")}
         try:
-            bill = services.bill_create(user=request.user, **values)
+            bill = services.bill_create(user=request.user, **bill_input(values))
         except InvalidInput as exc:
             errors = exc.errors
         except ServiceError as exc:

@@ -9,6 +9,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracetrack.settings")
 
@@ -19,8 +20,6 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _schedule(sender, **kwargs):
-    from django.conf import settings
-
     hour, minute = settings.EOD_SUMMARY_AT
     sender.conf.beat_schedule = {
         "eod-summary": {"task": "billing.send_eod_summary", "schedule": crontab(hour=hour, minute=minute)},

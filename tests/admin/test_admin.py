@@ -158,3 +158,34 @@ def test_admin_deletes_a_child_through_the_service(admin_client, dispatcher):
     assert response.status_code == 302
     assert Bag.objects.get(qr_id="SB00001").child_count == 2
     assert AuditLog.objects.filter(action="bag.delete", entity_id="CH000001").exists()
+
+
+def test_areas_are_added_and_renamed_through_the_service(admin_client, admin_user):
+    from accounts.models import AuditLog, DispatchArea
+
+    response = admin_client.post(reverse("admin:accounts_dispatcharea_add"), {"code": "Kota", "name": "Kota"})
+    assert response.status_code == 302
+    area = DispatchArea.objects.get(code="kota")
+    assert AuditLog.objects.filter(action="area.create", entity_id="kota", actor=admin_user).exists()
+    response = admin_client.post(reverse("admin:accounts_dispatcharea_change", args=[area.pk]), {"name": "Kota Junction"})
+    assert response.status_code == 302
+    area.refresh_from_db()
+    assert (area.code, area.name) == ("kota", "Kota Junction")
+    assert AuditLog.objects.filter(action="area.rename", entity_id="kota").exists()
+    bad = admin_client.post(reverse("admin:accounts_dispatcharea_add"), {"code": "x y", "name": ""})
+    assert bad.status_code == 200 and not DispatchArea.objects.filter(code="x y").exists()
+
+
+def test_tokens_are_revoked_from_the_admin_through_the_service(admin_client, admin_user, dispatcher):
+    from accounts.models import ApiToken, AuditLog
+    from accounts.services import token_create
+
+    token, _ = token_create(user=dispatcher, name="scanner")
+    changelist = reverse("admin:accounts_apitoken_changelist")
+    response = admin_client.post(changelist, {"action": "revoke", "_selected_action": [token.pk]})
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert AuditLog.objects.filter(action="token.revoke", entity_id=str(token.pk)).exists()
+    assert admin_client.get(reverse("admin:accounts_apitoken_change", args=[token.pk])).status_code == 200
+    assert not ApiToken.objects.get(pk=token.pk).name == ""

@@ -6,8 +6,13 @@ request's id (also in its X-Request-ID header, its log lines and its audit rows)
 import logging
 import sys
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.db import DatabaseError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.views.defaults import page_not_found
+from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -104,8 +109,6 @@ def not_found(request, exception=None):
     """handler404: JSON under /api/, Django's page elsewhere."""
     if _is_api(request):
         return JsonResponse(with_request_id({"code": "not_found", "detail": "Not found."}), status=404)
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception)
 
 
@@ -115,17 +118,12 @@ BUSY_RETRY_AFTER = 2  # seconds
 def _database_busy(exc) -> bool:
     """Is the error "no database connection free in time" (the pool's timeout under
     overload)? Not a bug but a full server: the client should retry."""
-    from django.db import OperationalError
-    from psycopg_pool import PoolTimeout
-
     return isinstance(exc, OperationalError) and isinstance(exc.__cause__, PoolTimeout)
 
 
 def _database_unavailable(exc) -> bool:
     """Is the error PostgreSQL being down or unreachable (the breaker is open, or the
     server dropped the connection mid-request)?"""
-    from django.db import DatabaseError
-
     return isinstance(exc, DatabaseError) and is_connection_error(exc.__cause__)
 
 
@@ -136,10 +134,6 @@ def server_error(request):
     `unavailable` with Retry-After (the phones' queues keep the scans and retry); no
     database connection free within DB_POOL_TIMEOUT (overload) → 429 `rate_limited` with
     Retry-After under /api/, 503 elsewhere."""
-    from django.conf import settings
-    from django.http import HttpResponse
-    from django.template.loader import render_to_string
-
     exc = sys.exc_info()[1]
     request_id = request_context.current().request_id or getattr(request, "request_id", "")
     if _database_busy(exc):

@@ -4,6 +4,7 @@ must be empty (tracetrack.backups). Stop the app servers and workers first."""
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from tracetrack.backups import BackupError, restore, tables
 
@@ -18,8 +19,6 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Replace everything in a database that is not empty.")
 
     def handle(self, *args, file: Path, interactive: bool, force: bool, **options):
-        from django.db import connection
-
         name = connection.settings_dict["NAME"]
         if interactive:
             replacing = " Everything in it is replaced." if force and tables() else ""
