@@ -11,7 +11,6 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from billing.services import bill_add_parent, bill_create
-from scans.services import scan_child
 from tests.helpers import fill_parent
 from tests.query_counts import TESTS, expect_query_count
 
