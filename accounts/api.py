@@ -22,7 +22,6 @@ from accounts.serializers import (
     UserWriteSerializer,
 )
 from tracetrack import metrics
-from tracetrack.api.caching import cached_response
 from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 from tracetrack.api.throttling import LoginThrottle
@@ -84,7 +83,7 @@ class TokenView(APIView):
 class MeView(APIView):
     @extend_schema(responses={200: MeSerializer, **error_responses(401)})
     def get(self, request):
-        return cached_response(request, "me", str(request.user.pk), lambda: MeSerializer(request.user).data)
+        return Response(MeSerializer(request.user).data)
 
 
 class AreaViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -3,7 +3,8 @@
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from accounts.models import DispatchArea, Role, User
+from accounts.models import ApiToken, DispatchArea, Role, User
+from tracetrack import metrics
 from tracetrack.errors import NotFound, invalid
 
 
@@ -60,8 +61,10 @@ def session_user(user_id) -> User | None:
     key = _session_user_key(user_id)
     found = cache.get(key)
     if isinstance(found, User):
+        metrics.CACHE_READS.labels("session_user", "hit").inc()
         return found
-    user = User.objects.filter(pk=user_id).first()
+    metrics.CACHE_READS.labels("session_user", "miss").inc()
+    user = User.objects.select_related("dispatch_area").filter(pk=user_id).first()
     if user is not None and found is None:
         cache.add(key, user, SESSION_USER_TTL)
     return user
@@ -70,3 +73,38 @@ def session_user(user_id) -> User | None:
 def session_user_changed(user_id) -> None:
     """The user was saved or deleted: no request may serve the cached copy any more."""
     cache.set(_session_user_key(user_id), _CHANGED, SESSION_USER_CHANGED_TTL)
+
+
+# An API token, found by the hash of its secret on every request that carries it: cached the
+# same way (the row alone; its user through `session_user`), replaced by the marker when the
+# token is saved, deleted or revoked (accounts.signals, accounts.services.token_revoke).
+def _token_key(key_hash: str) -> str:
+    return f"api-token:{key_hash}"
+
+
+def token_by_hash(key_hash: str) -> ApiToken | None:
+    """The token whose secret hashes to `key_hash`, with its user, through the cache; None
+    when there is none (usability is the caller's to judge)."""
+    key = _token_key(key_hash)
+    found = cache.get(key)
+    metrics.CACHE_READS.labels("api_token", "hit" if isinstance(found, ApiToken) else "miss").inc()
+    token = found if isinstance(found, ApiToken) else ApiToken.objects.filter(key_hash=key_hash).first()
+    if token is None:
+        return None
+    if found is None:
+        cache.add(key, token, SESSION_USER_TTL)
+    user = session_user(token.user_id)
+    if user is None:
+        return None
+    token.user = user
+    return token
+
+
+def token_changed(key_hash: str) -> None:
+    cache.set(_token_key(key_hash), _CHANGED, SESSION_USER_CHANGED_TTL)
+
+
+def token_forget(key_hash: str) -> None:
+    """The cached row is out of date (its last use was written): the next request reads it
+    again. A change since is covered by its marker, set again at that change's commit."""
+    cache.delete(_token_key(key_hash))

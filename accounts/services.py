@@ -4,7 +4,7 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
-from functools import reduce
+from functools import partial, reduce
 from operator import or_
 from typing import Any
 
@@ -19,8 +19,14 @@ from django.utils import timezone
 from accounts.audit import audit
 from accounts.models import ApiToken, DispatchArea, Role, User
 from accounts.policy import admin_permissions, require
-from accounts.selectors import active_admins, area_by_code, normalize_area_code
-from tracetrack.caching import data_changed
+from accounts.selectors import (
+    active_admins,
+    area_by_code,
+    normalize_area_code,
+    token_by_hash,
+    token_changed,
+    token_forget,
+)
 from tracetrack.errors import InvalidInput, UserRefused, invalid
 
 UNSET: Any = object()
@@ -200,7 +206,6 @@ def user_update(
     after = _snapshot(target)
     if password is not UNSET:
         after["password"] = "changed"
-    data_changed()
     if after != before:
         action = "user.role_change" if before["role"] != after["role"] else "user.update"
         audit(actor=actor, action=action, entity_type="user", entity_id=target.username, before=before, after=after)
@@ -220,7 +225,6 @@ def user_delete(*, actor: User | None, target: User) -> None:
     # its actor column, and `actor_username` keeps the name).
     audit(actor=actor, action="user.delete", entity_type="user", entity_id=before["username"], before=before)
     target.delete()
-    data_changed()
 
 
 @transaction.atomic
@@ -296,13 +300,14 @@ def token_authenticate(raw: str) -> ApiToken | None:
     user deactivated)."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.select_related("user", "user__dispatch_area").filter(key_hash=_hash_token(raw)).first()
+    token = token_by_hash(_hash_token(raw))
     now = timezone.now()
     if token is None or not token.is_usable(now):
         return None
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        token_forget(token.key_hash)
     return token
 
 
@@ -310,5 +315,7 @@ def token_authenticate(raw: str) -> ApiToken | None:
 def token_revoke(*, actor: User, token: ApiToken) -> None:
     """Revoke a token; revoking twice is harmless."""
     updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token_changed(token.key_hash)
+    transaction.on_commit(partial(token_changed, token.key_hash))
     if updated:
         audit(actor=actor, action="token.revoke", entity_type="api_token", entity_id=token.pk)

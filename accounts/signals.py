@@ -10,8 +10,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.audit import audit
-from accounts.models import User
-from accounts.selectors import session_user_changed
+from accounts.models import ApiToken, DispatchArea, User
+from accounts.selectors import session_user_changed, token_changed
 from tracetrack import metrics
 from tracetrack.middleware import note_refresh
 
@@ -50,3 +50,18 @@ def forget_session_user(sender, instance, **kwargs):
     cache it (see accounts.selectors.session_user)."""
     session_user_changed(instance.pk)
     transaction.on_commit(partial(session_user_changed, instance.pk))
+
+
+@receiver([post_save, post_delete], sender=ApiToken, dispatch_uid="api_token_changed")
+def forget_api_token(sender, instance, **kwargs):
+    """The same for a cached API token (accounts.selectors.token_by_hash)."""
+    token_changed(instance.key_hash)
+    transaction.on_commit(partial(token_changed, instance.key_hash))
+
+
+@receiver(post_save, sender=DispatchArea, dispatch_uid="area_users_changed")
+def forget_area_users(sender, instance, created, **kwargs):
+    """A renamed area: its users' cached copies show its code."""
+    if not created:
+        for user_id in User.objects.filter(dispatch_area=instance).values_list("pk", flat=True):
+            forget_session_user(User, User(pk=user_id))

@@ -7,13 +7,14 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from django_ratelimit.core import is_ratelimited
 
 from accounts.lockout import lockout_response
 from accounts.policy import allowed
 from accounts.services import user_set_eod_summary
+from tracetrack import ratelimit
 from tracetrack.api.throttling import client_ip
 from tracetrack.forms import BoundedUsernameMixin
+from tracetrack.ratelimit import Limit
 
 
 class LoginForm(BoundedUsernameMixin, AuthenticationForm):
@@ -30,8 +31,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        if is_ratelimited(request, group="login-page", key=client_ip, rate=settings.RATE_LIMIT_LOGIN,
-                          method="POST", increment=True):
+        if ratelimit.hit([Limit("login-page", client_ip(request), settings.RATE_LIMIT_LOGIN)]) is not None:
             context = {"form": self.get_form(), "locked_out": "Too many attempts from here; wait a minute."}
             response = render(request, self.template_name, context, status=429)
             response["Retry-After"] = "60"

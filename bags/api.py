@@ -6,12 +6,10 @@ from rest_framework.response import Response
 
 from accounts.permissions import RolePermission
 from bags import services
-from bags.codes import normalize_code
 from bags.filters import BagFilter
 from bags.models import Bag
 from bags.selectors import bag_get, bag_with_relations, bags_visible_to
 from bags.serializers import BagCreateSerializer, BagDetailSerializer, BagSerializer
-from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
 
@@ -68,18 +66,7 @@ class BagViewSet(
 
     @extend_schema(responses={200: BagDetailSerializer, **error_responses(401, 403, 404)})
     def retrieve(self, request, *args, **kwargs):
-        code = normalize_code(kwargs["qr_id"])
-        return cached_response(request, "bag", f"{scope_of(request.user)}:{code}",
-                               lambda: BagDetailSerializer(self.get_object()).data)
-
-    def list(self, request, *args, **kwargs):
-        # Prefix searches (the lookup page's suggestions) are cached 3 min (exact: see caching).
-        if "search" in request.query_params and set(request.query_params) <= {"search", "page_size"}:
-            key = f"{scope_of(request.user)}:{normalize_code(request.query_params['search'])}:" \
-                  f"{request.query_params.get('page_size', '')}"
-            return cached_response(request, "bag_search", key,
-                                   lambda: super(BagViewSet, self).list(request, *args, **kwargs).data)
-        return super().list(request, *args, **kwargs)
+        return Response(BagDetailSerializer(self.get_object()).data)
 
     def _input(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data)

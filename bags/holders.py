@@ -15,6 +15,14 @@ from tracetrack.errors import ServiceError
 
 
 class BagHolder(Protocol):
+    # What the holder shows on a parent's representation (billing: its bill), as one SQL
+    # scalar expression over the bag's row (`{bag}` is its alias), read in the same
+    # statement that locks the parent (bags.locking); `show` puts the value on the bag.
+    shown_sql: str
+
+    def show(self, parent: Bag, value: Any) -> None:
+        """Put the value of `shown_sql` on `parent`, where its representation reads it."""
+
     def frozen_by(self, parent: Bag) -> str | None:
         """What freezes this parent now ("completed bill TRUCK-1"), read with a new
         statement (it sees what committed while we waited for the parent's lock); None
@@ -42,6 +50,16 @@ def register(holder: BagHolder) -> None:
 
 def holders() -> list[BagHolder]:
     return list(_holders)
+
+
+def shown_sql(alias: str) -> list[str]:
+    """The registered holders' `shown_sql` over the bag row `alias`, in holder order."""
+    return [holder.shown_sql.format(bag=alias) for holder in _holders]
+
+
+def show(parent: Bag, values) -> None:
+    for holder, value in zip(_holders, values, strict=True):
+        holder.show(parent, value)
 
 
 def frozen_by(parent: Bag) -> str | None:

@@ -36,6 +36,11 @@ class Bag(models.Model):
     )
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     child_count = models.PositiveSmallIntegerField(default=0)
+    # Held closed by what holds the parent (bags.holders; billing: on a completed bill), so
+    # that it cannot change (DESIGN.md rule 6). Kept on the row itself so that the scan
+    # that locks the parent reads it in the same statement, as of the lock: the holder
+    # sets it with the parent locked.
+    frozen = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,6 +58,7 @@ class Bag(models.Model):
                 name="bag_child_shape",
             ),
             models.CheckConstraint(condition=Q(qr_id=Upper(F("qr_id"))), name="bag_qr_id_upper"),
+            models.CheckConstraint(condition=Q(frozen=False) | Q(kind=BagKind.PARENT), name="bag_frozen_parent"),
         ]
         indexes = [
             models.Index(fields=["-created_at"], name="bag_created"),

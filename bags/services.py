@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.audit import audit
 from accounts.models import DispatchArea, User
@@ -15,6 +16,7 @@ from bags.codes import normalize_code, parse_code
 from bags.holders import frozen_by, holders
 from bags.models import Bag, BagKind, BagStatus, Link
 from stats.services import Tally
+from tracetrack.db import sql
 from tracetrack.errors import BagRefused, NotFound, ServiceError, invalid
 
 
@@ -33,8 +35,15 @@ def set_child_count(parent: Bag, child_count: int, tally: Tally) -> None:
     before = parent.status
     parent.child_count = child_count
     parent.status = parent_status(child_count)
-    parent.save(update_fields=["child_count", "status", "updated_at"])
+    parent.updated_at = timezone.now()
+    sql.update(Bag, [parent.pk], child_count=child_count, status=parent.status, updated_at=parent.updated_at)
     tally.parent_status(parent.dispatch_area_id, before, parent.status)
+
+
+def set_frozen(parent: "Sequence[int]", frozen: bool) -> None:
+    """Freeze or thaw parents (DESIGN.md rule 6), for the holder that closes or reopens what
+    holds them; it has locked them (in pk order) first."""
+    Bag.objects.filter(pk__in=list(parent), kind=BagKind.PARENT).update(frozen=frozen)
 
 
 def new_bag_area(*, user: User, requested: "str | DispatchArea | None") -> DispatchArea | None:

@@ -23,7 +23,7 @@ from billing.serializers import (
 from tracetrack.api.idempotency import idempotent_response
 from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
-from tracetrack.api.throttling import ApiThrottle, ScanThrottle
+from tracetrack.api.throttling import ScanThrottle
 from tracetrack.codes import normalize_code
 
 _UPDATABLE = ("capacity", "destination", "vehicle_number", "description")
@@ -65,7 +65,7 @@ class BillViewSet(
 
     def get_throttles(self):
         if self.action == "parents":
-            return [ApiThrottle(), ScanThrottle()]
+            return [ScanThrottle()]
         return super().get_throttles()
 
     def _input(self, serializer_class, *, partial=False) -> dict:

@@ -7,6 +7,7 @@ from bags.models import Bag
 from billing.models import Bill, BillBag
 from billing.selectors import completed_bill_id
 from billing.services import set_parent_count
+from tracetrack.db import sql
 from tracetrack.errors import BagRefused
 
 
@@ -17,6 +18,16 @@ class _Place:
 
 
 class BillHolder:
+    # The parent's bill: its bill_id (the representation's "bill").
+    shown_sql = (
+        f"(SELECT bl.{sql.q('bill_id')} FROM {sql.table(BillBag)} bb JOIN {sql.table(Bill)} bl "
+        f"ON bl.{sql.q('id')} = bb.{sql.q('bill_id')} WHERE bb.{sql.q('parent_id')} = {{bag}}.{sql.q('id')})"
+    )
+
+    def show(self, parent: Bag, bill_id: str | None) -> None:
+        place = BillBag(parent=parent, bill=Bill(bill_id=bill_id)) if bill_id is not None else None
+        Bag.bill_link.related.set_cached_value(parent, place)
+
     def frozen_by(self, parent: Bag) -> str | None:
         bill_id = completed_bill_id(parent)
         return f"completed bill {bill_id}" if bill_id else None

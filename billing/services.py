@@ -17,11 +17,11 @@ from accounts.models import User
 from accounts.policy import require
 from bags.codes import normalize_code, parse_code
 from bags.models import Bag, BagKind
+from bags.services import set_frozen
 from billing.codes import parse_bill_id
 from billing.models import BILL_TEXT_LIMITS, Bill, BillBag, BillStatus
 from stats.services import Tally
 from tracetrack import metrics
-from tracetrack.caching import data_changed
 from tracetrack.errors import BillRefused, InvalidInput, NotFound
 
 UNSET: Any = object()
@@ -75,6 +75,12 @@ def _lock_bill(bill_id: str) -> Bill:
     if bill is None:
         raise NotFound(detail=f"No bill {code}.")
     return bill
+
+
+def _lock_parents(bill: Bill) -> list[int]:
+    """Lock the bill's parents, in pk order (the order every service locks bags in), so
+    that no child scan slips in while the bill closes or reopens; their pks."""
+    return list(Bag.objects.select_for_update().filter(bill_link__bill=bill).order_by("pk").values_list("pk", flat=True))
 
 
 def _refuse_if_completed(bill: Bill) -> None:
@@ -182,7 +188,6 @@ def bill_update(
         setattr(bill, field, value)
     bill.save(update_fields=[*changes, "updated_at"])
     after = bill_snapshot(bill)
-    data_changed()
     if after != before:
         audit(actor=user, action="bill.update", entity_type="bill", entity_id=bill.bill_id, before=before, after=after)
     return bill
@@ -244,7 +249,7 @@ def bill_complete(*, user: User, bill_id: str) -> Bill:
         raise BillRefused(
             "bill_incomplete", f"Bill {bill.bill_id} has {bill.parent_count} of {bill.capacity} parents."
         )
-    list(Bag.objects.select_for_update().filter(bill_link__bill=bill).order_by("pk").values_list("pk", flat=True))
+    set_frozen(_lock_parents(bill), True)
     before = bill_snapshot(bill)
     bill.status = BillStatus.COMPLETED
     bill.completed_at = timezone.now()
@@ -264,6 +269,7 @@ def bill_reopen(*, user: User, bill_id: str) -> Bill:
     bill = _lock_bill(bill_id)
     if not bill.is_completed:
         raise BillRefused("bill_not_completed", f"Bill {bill.bill_id} is not completed.")
+    set_frozen(_lock_parents(bill), False)
     before = bill_snapshot(bill)
     bill.status = BillStatus.IN_PROGRESS if bill.parent_count else BillStatus.NEW
     bill.completed_at = None

@@ -2,11 +2,11 @@
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import RolePermission
 from reports.selectors import stats_for
-from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.formats import api_datetime
 from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
@@ -33,9 +33,6 @@ class StatsView(StaleReadsMixin, APIView):
 
     @extend_schema(responses={200: StatsAnswer, **error_responses(401, 403)})
     def get(self, request):
-        def build():
-            stats = stats_for(request.user)
-            stats["generated_at"] = api_datetime(stats["generated_at"])
-            return stats
-
-        return cached_response(request, "stats", scope_of(request.user), build)
+        stats = stats_for(request.user)
+        stats["generated_at"] = api_datetime(stats["generated_at"])
+        return Response(stats)

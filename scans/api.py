@@ -7,7 +7,6 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.permissions import RolePermission
-from bags.selectors import bag_with_relations
 from bags.serializers import BagSerializer
 from scans import services
 from scans.decode import MAX_FRAME_BYTES as MAX_UPLOAD
@@ -17,17 +16,11 @@ from scans.models import Scan
 from scans.selectors import scans_visible_to
 from scans.serializers import ChildScanInput, ParentScanInput, ScanSerializer, UndoInput, request_fields
 from tracetrack import metrics
-from tracetrack.api.caching import cached_response, scope_of
 from tracetrack.api.idempotency import idempotent_response
 from tracetrack.api.replicas import StaleReadsMixin
 from tracetrack.api.schema import error_responses
-from tracetrack.api.throttling import ApiThrottle, ScanThrottle
+from tracetrack.api.throttling import ScanThrottle
 from tracetrack.errors import ServiceError
-
-
-def _bag(bag) -> dict:
-    return BagSerializer(bag_with_relations(bag)).data
-
 
 ParentScanAnswer = inline_serializer(
     "ParentScanAnswer", {"bag": BagSerializer(), "created": serializers.BooleanField(), "scan": ScanSerializer()}
@@ -56,17 +49,9 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
             return Scan.objects.none()
         return scans_visible_to(self.request.user)
 
-    def list(self, request, *args, **kwargs):
-        # The newest page, unfiltered, is what dashboards poll: cache it (30 s, exact).
-        if set(request.query_params) <= {"page_size"}:
-            size = request.query_params.get("page_size", "")
-            return cached_response(request, "scans", f"{scope_of(request.user)}:{size}",
-                                   lambda: super(ScanViewSet, self).list(request, *args, **kwargs).data)
-        return super().list(request, *args, **kwargs)
-
     def get_throttles(self):
         if self.action in ("parent", "child", "undo"):
-            return [ApiThrottle(), ScanThrottle()]
+            return [ScanThrottle()]
         return super().get_throttles()
 
     def _input(self, serializer_class, *, kind: str) -> dict:
@@ -94,7 +79,7 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
                 user=request.user, qr_id=data["qr_id"], scan_id=data.get("scan_id"),
                 dispatch_area=data["dispatch_area"],
             )
-            body = {"bag": _bag(result.bag), "created": result.created, "scan": ScanSerializer(result.scan).data}
+            body = {"bag": BagSerializer(result.bag).data, "created": result.created, "scan": ScanSerializer(result.scan).data}
             return (201 if result.created else 200), body
 
         return idempotent_response(request, kind="parent", scan_id=data.get("scan_id"), action="scan.parent",
@@ -144,7 +129,7 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
             metrics.UNDOS.labels(exc.code).inc()
             raise
         metrics.UNDOS.labels("undone").inc()
-        return Response({"removed": result.removed, "parent": _bag(result.parent)})
+        return Response({"removed": result.removed, "parent": BagSerializer(result.parent).data})
 
     @extend_schema(
         request={"multipart/form-data": DecodeInput},

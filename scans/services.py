@@ -10,18 +10,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit
 from accounts.models import DispatchArea, User
 from accounts.policy import require
+from bags import holders
 from bags.codes import parse_code
 from bags.holders import frozen_by
+from bags.locking import lock_bags, lock_parent
 from bags.models import Bag, BagKind, BagStatus, Link
 from bags.services import new_bag_area, set_child_count
 from scans.models import Scan, ScanKind
 from stats.services import Tally
+from tracetrack.db import sql
 from tracetrack.errors import InvalidInput, NotFound, ScanRefused, ServiceError
 
 
@@ -63,14 +66,14 @@ def _is_child(code: str) -> ScanRefused:
 def _parent_refusal(user: User, parent: Bag) -> ScanRefused | None:
     """Why this parent takes no child scan and no undo from `user` now, if it does not, in
     the API's order: `is_child` (legacy data), `area_mismatch` (rule 7), `bill_completed`
-    (a parent whose bill is completed cannot change, rule 6)."""
+    (a parent whose bill is completed cannot change, rule 6: its `frozen` flag, read with
+    its lock)."""
     if parent.kind != BagKind.PARENT:
         return _is_child(parent.qr_id)
     refusal = _area_refusal(user, parent)
-    if refusal is None:
-        frozen = frozen_by(parent)
-        if frozen is not None:
-            refusal = ScanRefused("bill_completed", f"Parent {parent.qr_id} is on {frozen}; it cannot change.")
+    if refusal is None and parent.frozen:
+        frozen = frozen_by(parent) or "a completed bill"
+        refusal = ScanRefused("bill_completed", f"Parent {parent.qr_id} is on {frozen}; it cannot change.")
     return refusal
 
 
@@ -79,14 +82,19 @@ def _refuse(refusal: ScanRefused | None) -> None:
         raise refusal
 
 
-def _lock_parent(code: str, *related: str) -> Bag:
-    """The bag `code` locked for update (taken before any child's lock), with `related`
-    joined in; 404 when there is none."""
-    # `of=("self",)`: only the bag's row is locked, not the rows joined in.
-    parent = Bag.objects.select_for_update(of=("self",)).select_related(*related).filter(qr_id=code).first()
+def _locked_parent(code: str) -> Bag:
+    """The bag `code` locked for update (taken before any child's lock), with what its
+    representation shows; 404 when there is none."""
+    parent = lock_parent(code)
     if parent is None:
         raise NotFound(detail=f"No parent bag {code}.")
     return parent
+
+
+def _insert_scans(rows: list[dict]) -> list[Scan]:
+    """Write scan rows (dicts of Scan attnames) in one statement; the Scans, with their ids."""
+    ids = sql.insert(Scan, rows, returning=("id",))
+    return [Scan(id=pk, **row) for (pk,), row in zip(ids, rows, strict=True)]
 
 
 # --- Parent scan ------------------------------------------------------------------------
@@ -105,30 +113,32 @@ def scan_parent(
     `is_child`, `area_mismatch`."""
     require(user, "scan")
     code = parse_code(qr_id, BagKind.PARENT)
-    bag = Bag.objects.select_related("dispatch_area").filter(qr_id=code).first()
+    bag = lock_parent(code, lock=False)
     created = False
     if bag is None:
         area = new_bag_area(user=user, requested=dispatch_area)
-        try:
-            with transaction.atomic():
-                bag = Bag.objects.create(
-                    qr_id=code, kind=BagKind.PARENT, status=BagStatus.PENDING, dispatch_area=area, created_by=user
-                )
+        now = timezone.now()
+        row = {"qr_id": code, "kind": BagKind.PARENT, "status": BagStatus.PENDING, "child_count": 0,
+               "dispatch_area_id": area.pk if area else None, "created_by_id": user.pk, "created_at": now,
+               "updated_at": now}
+        inserted = sql.insert(Bag, [row], returning=("id",), ignore_conflicts_on="qr_id")
+        if inserted:
+            bag = Bag(id=inserted[0][0], **row)
+            bag.dispatch_area, bag.created_by = area, user
+            holders.show(bag, [None] * len(holders.holders()))  # on nothing yet
             created = True
-        except IntegrityError:  # created by a concurrent scan: treat it as existing
-            bag = Bag.objects.select_related("dispatch_area").get(qr_id=code)
+        else:  # created by a concurrent scan: treat it as existing
+            bag = lock_parent(code, lock=False)
     if not created:
         if bag.kind != BagKind.PARENT:
             raise _is_child(code)
         _refuse(_area_refusal(user, bag))
-    scan = Scan.objects.create(
-        scan_id=scan_id or uuid.uuid4(),
-        kind=ScanKind.PARENT,
-        bag=bag,
-        qr_id=code,
-        user=user,
-        dispatch_area=bag.dispatch_area,
-    )
+    (scan,) = _insert_scans([{
+        "scan_id": scan_id or uuid.uuid4(), "kind": ScanKind.PARENT, "bag_id": bag.pk, "qr_id": code,
+        "parent_id": None, "parent_qr": "", "user_id": user.pk, "dispatch_area_id": bag.dispatch_area_id,
+        "timestamp": timezone.now(), "undone_at": None, "created_bag": False,
+    }])
+    scan.user, scan.dispatch_area = user, (bag.dispatch_area if bag.dispatch_area_id else None)
     tally = Tally().scan(scan)
     if created:
         tally.bag_made(bag)
@@ -187,19 +197,6 @@ def _only(outcomes: list["ChildScanResult | ServiceError"]) -> ChildScanResult:
     return outcome
 
 
-def _lock_children(codes: "set[str] | list[str]") -> dict[str, Bag]:
-    """The existing bags among `codes`, locked in code order (so two batches that share
-    children cannot deadlock), each with its link and current parent."""
-    # `of=("self",)`: PostgreSQL cannot lock the nullable side of the outer join to the link.
-    return {
-        bag.qr_id: bag
-        for bag in Bag.objects.select_for_update(of=("self",))
-        .select_related("parent_link__parent", "dispatch_area", "created_by")
-        .filter(qr_id__in=sorted(codes))
-        .order_by("qr_id")
-    }
-
-
 def _current_parent(child: Bag) -> Bag | None:
     try:
         return child.parent_link.parent
@@ -237,9 +234,8 @@ def _scan_children(
     """The child scans of `items` ((code, scan_id) pairs, codes already parsed) into one
     parent, judged in order (see `scan_child` for the order of the checks): the parent and
     the children are locked and read once, then every accepted scan is written."""
-    # The area and the creator come along for the answer's representation of the parent.
-    parent = _lock_parent(parent_code, "dispatch_area", "created_by")
-    existing = _lock_children({code for code, _ in items})
+    parent = _locked_parent(parent_code)
+    existing = lock_bags({code for code, _ in items})
     unset = object()
     parent_refusal = unset  # judged once, only when a code is not a duplicate
     capacity = settings.PARENT_CAPACITY
@@ -264,27 +260,24 @@ def _scan_children(
         count += 1
 
     tally = Tally()
-    created = _create_children(user, parent, items, accepted, existing, outcomes)
+    now = timezone.now()
+    created = _create_children(user, parent, accepted, existing, outcomes, now)
     relinked = [existing[code] for code in accepted if code not in created]
-    _link_children(parent, created, relinked, tally)
+    _link_children(parent, created, relinked, tally, now)
     if accepted:
         set_child_count(parent, parent.child_count + len(accepted), tally)
-    scans = Scan.objects.bulk_create([
-        Scan(
-            scan_id=items[index][1] or uuid.uuid4(),
-            kind=ScanKind.CHILD,
-            bag=created.get(code) or existing[code],
-            qr_id=code,
-            parent=parent,
-            parent_qr=parent_code,
-            user=user,
-            dispatch_area=parent.dispatch_area,
-            created_bag=code in created,
-        )
+    area = parent.dispatch_area if parent.dispatch_area_id else None
+    scans = _insert_scans([
+        {"scan_id": items[index][1] or uuid.uuid4(), "kind": ScanKind.CHILD,
+         "bag_id": (created.get(code) or existing[code]).pk, "qr_id": code, "parent_id": parent.pk,
+         "parent_qr": parent_code, "user_id": user.pk, "dispatch_area_id": parent.dispatch_area_id,
+         "timestamp": now, "undone_at": None, "created_bag": code in created}
         for code, index in accepted.items()
     ])
     linking_scans = {scan.qr_id: scan for scan in scans}
     for scan in scans:
+        scan.bag = created.get(scan.qr_id) or existing[scan.qr_id]
+        scan.parent, scan.user, scan.dispatch_area = parent, user, area
         tally.scan(scan)
         outcomes[accepted[scan.qr_id]] = ChildScanResult(
             child=scan.bag, parent=parent, scan=scan, duplicate=False, created=scan.created_bag
@@ -302,54 +295,52 @@ def _scan_children(
     return outcomes
 
 
-def _create_children(user, parent, items, accepted, existing, outcomes) -> dict[str, Bag]:
+def _create_children(user, parent, accepted, existing, outcomes, now) -> dict[str, Bag]:
     """Insert the accepted children that do not exist yet, in the parent's area. A code
     that a concurrent request inserted meanwhile is judged again as an existing bag (it
     cannot be in this parent: we hold the parent's lock)."""
-    created: dict[str, Bag] = {}
     missing = [code for code in accepted if code not in existing]
-    while missing:
-        bags = [
-            Bag(qr_id=code, kind=BagKind.CHILD, status=BagStatus.COMPLETED,
-                dispatch_area=parent.dispatch_area, created_by=user)
-            for code in missing
-        ]
-        try:
-            with transaction.atomic():
-                Bag.objects.bulk_create(bags)
-        except IntegrityError:
-            arrived = _lock_children(missing)
-            for code, bag in arrived.items():
-                existing[code] = bag
-                refusal = _child_refusal(user, bag)
-                if refusal is not None:
-                    outcomes[accepted.pop(code)] = refusal
-            missing = [code for code in missing if code not in arrived]
-            continue
-        created.update((bag.qr_id, bag) for bag in bags)
-        missing = []
+    if not missing:
+        return {}
+    rows = {code: {"qr_id": code, "kind": BagKind.CHILD, "status": BagStatus.COMPLETED, "child_count": 0,
+                   "dispatch_area_id": parent.dispatch_area_id, "created_by_id": user.pk, "created_at": now,
+                   "updated_at": now} for code in missing}
+    inserted = dict(
+        (code, pk) for pk, code in sql.insert(Bag, list(rows.values()), returning=("id", "qr_id"),
+                                              ignore_conflicts_on="qr_id")
+    )
+    area = parent.dispatch_area if parent.dispatch_area_id else None
+    created: dict[str, Bag] = {}
+    for code, pk in inserted.items():
+        created[code] = bag = Bag(id=pk, **rows[code])
+        bag.dispatch_area, bag.created_by = area, user
+    arrived = lock_bags([code for code in missing if code not in inserted])
+    for code, bag in arrived.items():
+        existing[code] = bag
+        refusal = _child_refusal(user, bag)
+        if refusal is not None:
+            outcomes[accepted.pop(code)] = refusal
     return created
 
 
-def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], tally: Tally) -> None:
+def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], tally: Tally, now) -> None:
     """Link the new and the pending children to the parent. A pending child, perhaps
     registered in another area, is now linked in this one."""
     area = parent.dispatch_area_id
     for child in created.values():
         tally.bag_made(child)
     if relinked:
-        now = timezone.now()
         for child in relinked:
             tally.child_linked(child, into_area_id=area)
             child.status = BagStatus.COMPLETED
-            child.dispatch_area = parent.dispatch_area
+            child.dispatch_area = parent.dispatch_area if area else None
             child.updated_at = now
-        Bag.objects.filter(pk__in=[child.pk for child in relinked]).update(
-            status=BagStatus.COMPLETED, dispatch_area_id=area, updated_at=now
-        )
-    links = Link.objects.bulk_create([Link(parent=parent, child=child) for child in [*created.values(), *relinked]])
-    for link in links:
-        link.child.parent_link = link  # the child's representation shows its parent
+        sql.update(Bag, [child.pk for child in relinked], status=BagStatus.COMPLETED, dispatch_area_id=area,
+                   updated_at=now)
+    children = [*created.values(), *relinked]
+    sql.insert(Link, [{"parent_id": parent.pk, "child_id": child.pk, "created_at": now} for child in children])
+    for child in children:
+        child.parent_link = Link(parent=parent, child=child, created_at=now)  # the child's representation
 
 
 def _linking_scans(parent: Bag, children: list[Bag]) -> dict[str, Scan]:
@@ -377,38 +368,53 @@ def undo_last_scan(*, user: User, parent_qr: str) -> UndoResult:
     back to `pending`. Refusals: `nothing_to_undo`, `bill_completed`, `area_mismatch`."""
     require(user, "scan")
     parent_code = parse_code(parent_qr, BagKind.PARENT, field="parent")
-    parent = _lock_parent(parent_code)
+    parent = _locked_parent(parent_code)
     _refuse(_parent_refusal(user, parent))
 
-    candidates = Scan.objects.filter(
-        parent=parent, kind=ScanKind.CHILD, undone_at__isnull=True, bag__parent_link__parent=parent
-    )
-    if not user.is_admin:
-        candidates = candidates.filter(user=user)
-    scan = candidates.order_by("-timestamp", "-id").first()
     now = timezone.now()
-    if scan is None or scan.timestamp < now - settings.UNDO_WINDOW:
+    found = _undo_candidate(user, parent)
+    if found is None or found[3] < now - settings.UNDO_WINDOW:
         raise ScanRefused("nothing_to_undo", f"You have no scan on {parent_code} from the last hour to undo.")
-
-    child = Bag.objects.select_for_update().get(pk=scan.bag_id)
-    Link.objects.filter(parent=parent, child=child).delete()
+    scan_pk, scan_id, code, _, created_bag = found
+    child = lock_bags([code])[code]  # after the parent's lock
+    sql.execute(f"DELETE FROM {sql.table(Link)} WHERE {sql.q('child_id')} = %s AND {sql.q('parent_id')} = %s",
+                [child.pk, parent.pk])
     tally = Tally()
     set_child_count(parent, parent.child_count - 1, tally)
-    scan.undone_at = now
-    scan.save(update_fields=["undone_at"])
-    tally.child_unlinked(child, deleted=scan.created_bag)
-    if scan.created_bag:
-        child.delete()
-        scan.bag = None
+    sql.update(Scan, [scan_pk], undone_at=now)
+    tally.child_unlinked(child, deleted=created_bag)
+    if created_bag:
+        # The bag this scan made goes with it; the scan log keeps its code (rule 11).
+        sql.execute(f"UPDATE {sql.table(Scan)} SET {sql.q('bag_id')} = NULL WHERE {sql.q('bag_id')} = %s", [child.pk])
+        sql.execute(f"DELETE FROM {sql.table(Bag)} WHERE {sql.q('id')} = %s", [child.pk])
     else:
-        child.status = BagStatus.PENDING
-        child.save(update_fields=["status", "updated_at"])
+        sql.update(Bag, [child.pk], status=BagStatus.PENDING, updated_at=now)
     tally.apply()
     audit(
         actor=user,
         action="scan.undo",
         entity_type="scan",
-        entity_id=scan.scan_id,
-        before={"child": scan.qr_id, "parent": parent_code, "child_deleted": scan.created_bag},
+        entity_id=scan_id,
+        before={"child": code, "parent": parent_code, "child_deleted": created_bag},
     )
-    return UndoResult(removed=scan.qr_id, parent=parent, scan=scan)
+    return UndoResult(removed=code, parent=parent, scan=Scan(id=scan_pk, scan_id=scan_id, qr_id=code, undone_at=now))
+
+
+def _undo_candidate(user: User, parent: Bag) -> tuple | None:
+    """The newest not-undone child scan on `parent` (the user's own, unless an admin) whose
+    child is still in it: (pk, scan_id, code, timestamp, created_bag)."""
+    s, link = "s", sql.table(Link)
+    mine = f" AND {s}.{sql.q('user_id')} = %s" if not user.is_admin else ""
+    rows = sql.fetch(
+        f"SELECT {s}.{sql.q('id')}, {s}.{sql.q('scan_id')}, {s}.{sql.q('qr_id')}, {s}.{sql.q('timestamp')}, "
+        f"{s}.{sql.q('created_bag')} FROM {sql.table(Scan)} {s} JOIN {link} l ON l.{sql.q('child_id')} = "
+        f"{s}.{sql.q('bag_id')} AND l.{sql.q('parent_id')} = %s WHERE {s}.{sql.q('parent_id')} = %s AND "
+        f"{s}.{sql.q('kind')} = %s AND {s}.{sql.q('undone_at')} IS NULL{mine} "
+        f"ORDER BY {s}.{sql.q('timestamp')} DESC, {s}.{sql.q('id')} DESC LIMIT 1",
+        [parent.pk, parent.pk, ScanKind.CHILD, *([user.pk] if mine else [])],
+    )
+    if not rows:
+        return None
+    pk, scan_id, code, timestamp, created_bag = rows[0]
+    return (pk, Scan._meta.get_field("scan_id").to_python(scan_id), code, sql.aware(timestamp),
+            bool(created_bag))

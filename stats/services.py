@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from stats.counters import BILL_FIGURES, BY_NAME, bill_figure
 from stats.models import SHARDS
-from tracetrack.caching import data_changed
 
 NO_AREA = 0
 NO_USER = 0
@@ -141,32 +140,33 @@ class Tally:
                 batch.operators[key] += n
             self._clear()
             return
-        data_changed()
         shard = random.randrange(SHARDS)  # noqa: S311 - spreading writes, not security
+        upserts = []
         rows = sorted(
             ((0 if metric in BILL_FIGURES else 1, area, metric, delta) for (area, metric), delta in self.changes.items()
              if delta),
         )
         if rows:
-            _upsert(
+            upserts.append(_upsert(
                 "stats_counter", ("area_key", "metric", "shard", "value"), "value",
                 [(area, metric, shard, delta) for _, area, metric, delta in rows],
-            )
+            ))
         if self.scans:
             buckets: dict[tuple, int] = defaultdict(int)
             for (area, when), n in self.scans.items():
                 buckets[("d", day_start(when), area, shard)] += n
                 buckets[("h", hour_floor(when), area, shard)] += n
                 buckets[("m", minute_floor(when), area, shard)] += n
-            _upsert(
+            upserts.append(_upsert(
                 "stats_scantally", ("period", "start", "area_key", "shard", "count"), "count",
                 sorted(key + (n,) for key, n in buckets.items()),
-            )
+            ))
         if self.operators:
-            _upsert(
+            upserts.append(_upsert(
                 "stats_operatortally", ("day", "user_key", "shard", "count"), "count",
                 sorted((day, user, shard, n) for (user, day), n in self.operators.items()),
-            )
+            ))
+        _run(upserts)
         self._clear()
 
     def _clear(self) -> None:
@@ -175,8 +175,9 @@ class Tally:
         self.operators.clear()
 
 
-def _upsert(table: str, columns: tuple[str, ...], total: str, rows: list[tuple]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE adding to `total` (PostgreSQL and SQLite alike)."""
+def _upsert(table: str, columns: tuple[str, ...], total: str, rows: list[tuple]) -> tuple[str, list]:
+    """INSERT … ON CONFLICT DO UPDATE adding to `total` (PostgreSQL and SQLite alike): the
+    statement and its parameters."""
     keys = [c for c in columns if c != total]
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     sql = (
@@ -185,9 +186,22 @@ def _upsert(table: str, columns: tuple[str, ...], total: str, rows: list[tuple])
     )
     # Raw SQL skips the ORM's adaptation: store datetimes exactly as the ORM does (UTC).
     adapt = connection.ops.adapt_datetimefield_value
-    params = [adapt(value) if isinstance(value, datetime) else value for row in rows for value in row]
+    return sql, [adapt(value) if isinstance(value, datetime) else value for row in rows for value in row]
+
+
+def _run(upserts: list[tuple[str, list]]) -> None:
+    """The upserts in one statement on PostgreSQL (data-modifying WITH parts, each table's
+    rows in a fixed order, counters first: the lock order above); one each on SQLite."""
+    if not upserts:
+        return
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor == "postgresql" and len(upserts) > 1:
+            *first, (last, last_params) = upserts
+            parts = ", ".join(f"u{index} AS ({sql} RETURNING 1)" for index, (sql, _) in enumerate(first))
+            cursor.execute(f"WITH {parts} {last}", [value for _, params in first for value in params] + last_params)
+            return
+        for sql, params in upserts:
+            cursor.execute(sql, params)
 
 
 def day_start(moment: datetime) -> datetime:

@@ -65,6 +65,10 @@ DEPENDENCY_UP = Gauge(
 # --- Cache -------------------------------------------------------------------------------
 CACHE_CALLS = Counter("tracetrack_cache_calls", "Redis commands sent, by command.", ["command"])
 CACHE_SECONDS = Counter("tracetrack_cache_seconds", "Time spent in Redis commands.")
+CACHE_READS = Counter(
+    "tracetrack_cache_reads", "Reads through the cache (the session user, API tokens) by outcome: hit, miss.",
+    ["read", "outcome"],
+)
 CACHE_ERRORS = Counter("tracetrack_cache_errors", "Redis commands that failed (the cache then answers a miss).")
 # --- The domain --------------------------------------------------------------------------
 SCANS = Counter(

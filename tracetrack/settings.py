@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_ratelimit",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_admin_lightweight_date_hierarchy",
@@ -267,24 +266,18 @@ OTP_TOTP_ISSUER = "TraceTrack"
 
 TOKEN_TTL_DAYS = env_int("TOKEN_TTL_DAYS", 90, minimum=1)
 
-# --- Rate limits (django-ratelimit) -----------------------------------------------------
+# --- Rate limits (tracetrack.ratelimit: fixed windows in the cache; with the cache down,
+# requests are served, and the limits resume when it is back) ---------------------------
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
-RATELIMIT_USE_CACHE = "default"
-# With the cache down, serve rather than refuse everyone (limits resume when it is back).
-RATELIMIT_FAIL_OPEN = True
 RATE_LIMIT_LOGIN = env_str("RATE_LIMIT_LOGIN", "10/m")
 RATE_LIMIT_SCAN = env_str("RATE_LIMIT_SCAN", "1000/m")
 RATE_LIMIT_API = env_str("RATE_LIMIT_API", "3000/m")
 for _name in ("RATE_LIMIT_LOGIN", "RATE_LIMIT_SCAN", "RATE_LIMIT_API"):
     if not re.fullmatch(r"\d+/[smhd]", globals()[_name]):
         raise ImproperlyConfigured(f"{_name} must look like 100/m (count/s|m|h|d)")
-SILENCED_SYSTEM_CHECKS = [] if REDIS_URL else [
-    # Without Redis the embedded default counts rate limits per process; that is accepted
-    # for a single-process development run and documented in the README.
-    "django_ratelimit.E003",
-    "django_ratelimit.W001",
-]
+# Without Redis the embedded default counts rate limits per process; that is accepted for a
+# single-process development run and documented in the README.
 
 # --- REST API (API.md) -----------------------------------------------------------------
 

@@ -24,6 +24,7 @@ _DESCRIPTIONS = {
     403: "permission_denied",
     404: "not_found",
     409: "a business rule refuses the request (see the operation's description)",
+    415: "unsupported_media_type: a body in a Content-Type the operation does not read",
     422: "idempotency_mismatch: a scan_id reused with a different body",
     429: "rate_limited or locked_out, with Retry-After",
     503: "unavailable: the database cannot be reached; with Retry-After",
@@ -36,7 +37,7 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 
 class ApiAutoSchema(AutoSchema):
     """Documents the errors every operation can answer, so the schema is complete without
-    repeating them on each view: 401/403/429 everywhere a login is needed, 400 for bad
+    repeating them on each view: 401/403/429 everywhere a login is needed, 400 and 415 for bad
     bodies and bad filters or cursors, 404 wherever a path names an object."""
 
     def _get_response_bodies(self, direction="response"):
@@ -48,6 +49,8 @@ class ApiAutoSchema(AutoSchema):
         statuses |= {429, 503}
         if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
             statuses.add(400)
+        if self.method in ("POST", "PUT", "PATCH"):
+            statuses.add(415)
         if "{" in self.path:
             statuses.add(404)
         for status in sorted(statuses):

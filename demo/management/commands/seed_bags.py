@@ -312,6 +312,11 @@ class Rows:
         writer.write(Scan, SCAN_COLUMNS, self.scans)
         writer.write(Bill, BILL_COLUMNS, self.bills)
         writer.write(BillBag, BILLBAG_COLUMNS, self.bill_bags)
+        # The parents of completed bills are frozen (bags.Bag.frozen, DESIGN.md rule 6).
+        completed = {bill[0] for bill in self.bills if bill[7] == BillStatus.COMPLETED.value}
+        frozen = [place[1] for place in self.bill_bags if place[0] in completed]
+        for start in range(0, len(frozen), 5000):
+            Bag.objects.filter(pk__in=frozen[start:start + 5000]).update(frozen=True)
 
 
 @dataclass
