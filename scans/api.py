@@ -1,5 +1,8 @@
 """Scan API: list scans; submit parent scans, child scans and undo (API.md, Scans)."""
 
+import json
+
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -8,13 +11,24 @@ from rest_framework.response import Response
 
 from accounts.permissions import RolePermission
 from bags.serializers import BagSerializer
-from scans import services
+from scans import batch, services
 from scans.decode import MAX_FRAME_BYTES as MAX_UPLOAD
 from scans.decode import decode_qr_codes
 from scans.filters import ScanFilter
 from scans.models import Scan
 from scans.selectors import scans_visible_to
-from scans.serializers import ChildScanInput, ParentScanInput, ScanSerializer, UndoInput, request_fields
+from scans.serializers import (
+    BATCH_LIMIT,
+    BatchInput,
+    ChildScanInput,
+    ParentScanInput,
+    ScanSerializer,
+    UndoInput,
+    child_scan_body,
+    parent_scan_body,
+    request_fields,
+    undo_body,
+)
 from tracetrack import metrics
 from tracetrack.api.idempotency import idempotent_response
 from tracetrack.api.replicas import StaleReadsMixin
@@ -29,6 +43,12 @@ ChildScanAnswer = inline_serializer(
     "ChildScanAnswer",
     {"bag": BagSerializer(), "parent": BagSerializer(), "scan": ScanSerializer(allow_null=True),
      "duplicate": serializers.BooleanField()},
+)
+BatchAnswer = inline_serializer(
+    "BatchAnswer",
+    {"results": serializers.ListField(child=inline_serializer(
+        "BatchResult", {"status": serializers.IntegerField(),
+                        "body": serializers.JSONField(help_text="the single endpoint's body for this item")}))},
 )
 UndoAnswer = inline_serializer("UndoAnswer", {"removed": serializers.CharField(), "parent": BagSerializer()})
 DecodeInput = inline_serializer("DecodeInput", {"image": serializers.FileField()})
@@ -50,7 +70,7 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
         return scans_visible_to(self.request.user)
 
     def get_throttles(self):
-        if self.action in ("parent", "child", "undo"):
+        if self.action in ("parent", "child", "undo", "batch"):
             return [ScanThrottle()]
         return super().get_throttles()
 
@@ -75,12 +95,10 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
         data = self._input(ParentScanInput, kind="parent")
 
         def produce():
-            result = services.scan_parent(
+            return parent_scan_body(services.scan_parent(
                 user=request.user, qr_id=data["qr_id"], scan_id=data.get("scan_id"),
                 dispatch_area=data["dispatch_area"],
-            )
-            body = {"bag": BagSerializer(result.bag).data, "created": result.created, "scan": ScanSerializer(result.scan).data}
-            return (201 if result.created else 200), body
+            ))
 
         return idempotent_response(request, kind="parent", scan_id=data.get("scan_id"), action="scan.parent",
                                    params=request_fields(data), produce=produce)
@@ -98,18 +116,9 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
         data = self._input(ChildScanInput, kind="child")
 
         def produce():
-            result = services.scan_child(
+            return child_scan_body(services.scan_child(
                 user=request.user, parent_qr=data["parent"], qr_id=data["qr_id"], scan_id=data.get("scan_id")
-            )
-            # The service hands back the child and the parent with what their
-            # representations read (area, creator, link, bill) already loaded.
-            body = {
-                "bag": BagSerializer(result.child).data,
-                "parent": BagSerializer(result.parent).data,
-                "scan": ScanSerializer(result.scan).data if result.scan else None,
-                "duplicate": result.duplicate,
-            }
-            return (200 if result.duplicate else 201), body
+            ))
 
         return idempotent_response(request, kind="child", scan_id=data.get("scan_id"), action="scan.child",
                                    params=request_fields(data), produce=produce)
@@ -129,7 +138,39 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
             metrics.UNDOS.labels(exc.code).inc()
             raise
         metrics.UNDOS.labels("undone").inc()
-        return Response({"removed": result.removed, "parent": BagSerializer(result.parent).data})
+        return Response(undo_body(result)[1])
+
+    @extend_schema(
+        request=BatchInput,
+        responses={200: BatchAnswer, **error_responses(400, 401, 403, 429)},
+        description="Up to 30 parent, child and undo scans in one request (a phone's offline queue), in order. "
+        "Each result is the status and body its single endpoint would have answered at that point of the "
+        "sequence, refusals and scan_id replays included; one item's refusal changes nothing of the others. "
+        "An item and a single call with the same scan_id and the same fields are the same request. "
+        "400 (nothing applied): the body is not an object, items is missing, not a list, empty or longer "
+        "than 30. The rate limits count every item.",
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request):
+        envelope = BatchInput(data=request.data)
+        if not envelope.is_valid():
+            metrics.SCANS.labels("batch", "invalid").inc()
+            raise exceptions.ValidationError(envelope.errors)
+        content = batch.render(batch.run(request.user, envelope.validated_data["items"]))
+        renderer = getattr(request, "accepted_renderer", None)
+        if renderer is not None and renderer.format != "json":
+            return Response(json.loads(content))
+        return HttpResponse(content, content_type="application/json")
+
+    def throttle_weight(self, request) -> int:
+        """A batch counts as many scans as it has items (API.md)."""
+        if self.action != "batch":
+            return 1
+        try:
+            items = request.data.get("items") if isinstance(request.data, dict) else None
+        except exceptions.ParseError:
+            return 1
+        return min(len(items), BATCH_LIMIT + 1) if isinstance(items, list) and items else 1
 
     @extend_schema(
         request={"multipart/form-data": DecodeInput},

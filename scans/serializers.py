@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from accounts.selectors import normalize_area_code
 from bags.models import BagKind
-from bags.serializers import BagCodeField
+from bags.serializers import BagCodeField, BagSerializer
 from scans.models import Scan
 from tracetrack.api.formats import api_datetime
 from tracetrack.api.idempotency import ScanIdField
@@ -77,3 +77,45 @@ def request_fields(data: dict) -> dict:
     """A scan request's validated fields without its `scan_id`: what an idempotent retry
     must repeat exactly."""
     return {key: value for key, value in data.items() if key != "scan_id"}
+
+
+# The bodies of the scan endpoints' answers (API.md), shared by the single endpoints and
+# the batch, whose items answer exactly as their single calls would.
+def parent_scan_body(result) -> tuple[int, dict]:
+    body = {"bag": BagSerializer(result.bag).data, "created": result.created, "scan": ScanSerializer(result.scan).data}
+    return (201 if result.created else 200), body
+
+
+def child_scan_body(result) -> tuple[int, dict]:
+    # The service hands back the child and the parent with what their representations
+    # read (area, creator, link, bill) already loaded.
+    body = {
+        "bag": BagSerializer(result.child).data,
+        "parent": BagSerializer(result.parent).data,
+        "scan": ScanSerializer(result.scan).data if result.scan else None,
+        "duplicate": result.duplicate,
+    }
+    return (200 if result.duplicate else 201), body
+
+
+def undo_body(result) -> tuple[int, dict]:
+    return 200, {"removed": result.removed, "parent": BagSerializer(result.parent).data}
+
+
+class BatchItemInput(serializers.Serializer):
+    """One item of a batch (its fields are checked by its kind's own input, below)."""
+
+    kind = serializers.ChoiceField(choices=["parent", "child", "undo"])
+
+
+ITEM_INPUTS = {"parent": ParentScanInput, "child": ChildScanInput, "undo": UndoInput}
+BATCH_LIMIT = 30
+
+
+class BatchInput(serializers.Serializer):
+    """The envelope: 1 to BATCH_LIMIT items, each an object; anything else is a 400 and
+    nothing is applied."""
+
+    items = serializers.ListField(child=serializers.JSONField(allow_null=True), min_length=1, max_length=BATCH_LIMIT,
+                                  help_text="{kind: parent, qr_id, scan_id?, dispatch_area?} | "
+                                            "{kind: child, parent, qr_id, scan_id?} | {kind: undo, parent}")

@@ -5,9 +5,10 @@ taken before the child's, so the 30-child cap and one-parent-per-child hold what
 concurrency. The unique child column of Link is the database backstop.
 """
 
+import copy
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import transaction
@@ -21,7 +22,7 @@ from bags.codes import parse_code
 from bags.holders import frozen_by
 from bags.locking import lock_bags, lock_parent
 from bags.models import Bag, BagKind, BagStatus, Link
-from bags.services import new_bag_area, set_child_count
+from bags.services import new_bag_area, parent_status, set_child_count
 from scans.models import Scan, ScanKind
 from stats.services import Tally
 from tracetrack.db import sql
@@ -165,13 +166,15 @@ def scan_child(
     return _only(_scan_children(user=user, parent_code=parent_code, items=[(child_code, scan_id)]))
 
 
-def scan_children(*, user: User, parent_qr: str, qr_ids: Sequence[str]) -> list["ChildScanResult | ServiceError"]:
+def scan_children(*, user: User, parent_qr: str, qr_ids: Sequence[str],
+                  scan_ids: "Sequence[uuid.UUID | None] | None" = None) -> list["ChildScanResult | ServiceError"]:
     """Scan many children into one parent in one transaction, as if `scan_child` were
     called for each code in turn (imports): each code gets the result or the refusal that
     its own scan would get, in order — so the 31st new child is `capacity_reached`, a code
     given twice is a duplicate the second time. A refused code writes nothing; the accepted
-    ones are written with one statement per table. A missing parent raises NotFound (404)
-    for all; a badly formed child code is an InvalidInput in its place."""
+    ones are written with one statement per table, each scan under its `scan_ids` entry when
+    given (batches of scans). A missing parent raises NotFound (404) for all; a badly formed
+    child code is an InvalidInput in its place."""
     require(user, "scan")
     parent_code = parse_code(parent_qr, BagKind.PARENT, field="parent")
     outcomes: list[ChildScanResult | ServiceError | None] = [None] * len(qr_ids)
@@ -179,7 +182,7 @@ def scan_children(*, user: User, parent_qr: str, qr_ids: Sequence[str]) -> list[
     positions: list[int] = []
     for index, raw in enumerate(qr_ids):
         try:
-            items.append((parse_code(raw, BagKind.CHILD), None))
+            items.append((parse_code(raw, BagKind.CHILD), scan_ids[index] if scan_ids else None))
             positions.append(index)
         except InvalidInput as exc:
             outcomes[index] = exc
@@ -261,6 +264,7 @@ def _scan_children(
 
     tally = Tally()
     now = timezone.now()
+    first_count, first_updated = parent.child_count, parent.updated_at
     created = _create_children(user, parent, accepted, existing, outcomes, now)
     relinked = [existing[code] for code in accepted if code not in created]
     _link_children(parent, created, relinked, tally, now)
@@ -292,7 +296,22 @@ def _scan_children(
             scan = linking_scans.get(code)
             child = scan.bag if scan is not None and scan.bag is not None else existing[code]
             outcomes[index] = ChildScanResult(child=child, parent=parent, scan=scan, duplicate=True, created=False)
+    # Each answer shows the parent as it was right after its own item (a batch of scans
+    # answers each item as its single call would have, at that point of the sequence).
+    running, linked_at = first_count, set(accepted.values())
+    for index, outcome in enumerate(outcomes):
+        running += index in linked_at
+        if isinstance(outcome, ChildScanResult) and running != parent.child_count:
+            outcomes[index] = replace(outcome, parent=_as_of(parent, running, now if running != first_count
+                                                             else first_updated))
     return outcomes
+
+
+def _as_of(parent: Bag, child_count: int, updated_at) -> Bag:
+    """A copy of `parent` showing `child_count` children (and the status that goes with it)."""
+    view = copy.copy(parent)
+    view.child_count, view.status, view.updated_at = child_count, parent_status(child_count), updated_at
+    return view
 
 
 def _create_children(user, parent, accepted, existing, outcomes, now) -> dict[str, Bag]:

@@ -74,3 +74,27 @@ def test_twenty_parents_onto_a_bill_of_five(live_server, dispatcher, biller):
                     [("bills/BILL-1/parents/", {"qr_id": f"SB{i:05d}"}) for i in range(20)])
     assert Counter(status for status, _, _ in answers) == {201: 5, 409: 15}
     assert Bill.objects.get().parent_count == 5 == BillBag.objects.count()
+
+
+def test_twin_batches_apply_once(live_server, dispatcher):
+    """The same batch (same scan_ids) sent six times at once: one applies, the others wait
+    for it and replay its answers, byte for byte."""
+    scan_parent(user=dispatcher, qr_id="SB00001")
+    items = [{"kind": "child", "parent": "SB00001", "qr_id": child_code(i), "scan_id": str(uuid.uuid4())}
+             for i in range(30)]
+    answers = blast(live_server, token(dispatcher), [("scans/batch/", {"items": items})] * 6)
+    assert {status for status, _, _ in answers} == {200}
+    assert len({content for _, _, content in answers}) == 1
+    assert {result["status"] for result in answers[0][1]["results"]} == {201}
+    assert Scan.objects.filter(kind=ScanKind.CHILD).count() == 30 == Link.objects.count()
+
+
+def test_batches_racing_for_one_parent_keep_the_cap(live_server, dispatcher):
+    scan_parent(user=dispatcher, qr_id="SB00001")
+    batches = [("scans/batch/", {"items": [{"kind": "child", "parent": "SB00001", "qr_id": child_code(b * 100 + i)}
+                                           for i in range(12)]}) for b in range(4)]
+    answers = blast(live_server, token(dispatcher), batches)
+    statuses = Counter(result["status"] for _, body, _ in answers for result in body["results"])
+    assert statuses == {201: 30, 409: 18}
+    parent = Bag.objects.get(qr_id="SB00001")
+    assert (parent.child_count, Link.objects.count()) == (30, 30)

@@ -97,7 +97,7 @@ def answer(produce: Produce) -> Answer:
     return Answer(status, _JSON.render(body))
 
 
-class _Raced(Exception):
+class Raced(Exception):
     """A twin request stored its answer first: undo this one's work."""
 
 
@@ -112,25 +112,35 @@ def idempotent_answer(*, scan_id: uuid.UUID | None, action: str, user, params: d
     asked = fingerprint(action, user, params)
     try:
         with transaction.atomic():
-            earlier = _earlier_use(scan_id)
+            earlier = earlier_uses([scan_id]).get(scan_id)
             if earlier is None:
                 try:
                     first = answer(produce)
                 except IntegrityError:
                     # The service's own insert of this scan_id met a twin's that committed
                     # meanwhile (its savepoint is rolled back): answer as the twin did.
-                    earlier = _earlier_use(scan_id)
+                    earlier = earlier_uses([scan_id]).get(scan_id)
                     if earlier is None:
                         raise
                 else:
                     if first.status == InvalidInput.status:
                         return first  # bad input is never stored
-                    if _store(scan_id, action, asked, user, first.status, first.content):
+                    if store([Use(scan_id, action, asked, user, first)]):
                         return first
-                    raise _Raced
-    except _Raced:
-        earlier = _earlier_use(scan_id)
-    return _replay(earlier, action, asked)
+                    raise Raced
+    except Raced:
+        earlier = earlier_uses([scan_id])[scan_id]
+    return replay(earlier, action, asked)
+
+
+class Use(NamedTuple):
+    """A request's use of a scan_id, with the answer to store for it."""
+
+    scan_id: uuid.UUID
+    action: str
+    fingerprint: str
+    user: Any
+    answer: Answer
 
 
 def idempotent_response(request, *, kind: str, scan_id: uuid.UUID | None, action: str, params: dict[str, Any],
@@ -158,60 +168,67 @@ def idempotent_response(request, *, kind: str, scan_id: uuid.UUID | None, action
     return HttpResponse(content, status=status, content_type=_JSON.media_type)
 
 
-def _earlier_use(scan_id: uuid.UUID) -> IdempotencyRecord | None:
-    """The earlier use of `scan_id`, in one statement: its record, or a record-less stand-in
-    (`action` empty) when only a holder's row has it. None when the id is new."""
+def earlier_uses(scan_ids: "list[uuid.UUID]") -> dict[uuid.UUID, IdempotencyRecord]:
+    """The earlier uses of `scan_ids`, in one statement: each one's record, or a record-less
+    stand-in (`action` empty) when only a holder's row has it. New ids are absent."""
+    if not scan_ids:
+        return {}
     meta = IdempotencyRecord._meta
     q = connection.ops.quote_name
-    key = meta.pk.get_db_prep_value(scan_id, connection)
+    marks = ", ".join(["%s"] * len(scan_ids))
     selects = [
-        f"SELECT {q('action')}, {q('fingerprint')}, {q('response')} FROM {q(meta.db_table)} "
-        f"WHERE {q(meta.pk.column)} = %s"
+        f"SELECT {q(meta.pk.column)}, {q('action')}, {q('fingerprint')}, {q('response')} FROM {q(meta.db_table)} "
+        f"WHERE {q(meta.pk.column)} IN ({marks})"
     ]
-    params: list[Any] = [key]
+    params: list[Any] = [meta.pk.get_db_prep_value(scan_id, connection) for scan_id in scan_ids]
     for model, field_name in _HOLDERS:
         field = model._meta.get_field(field_name)
         selects.append(
-            f"SELECT '', '', NULL FROM {q(model._meta.db_table)} WHERE {q(field.column)} = %s"
+            f"SELECT {q(field.column)}, '', '', NULL FROM {q(model._meta.db_table)} WHERE {q(field.column)} IN ({marks})"
         )
-        params.append(field.get_db_prep_value(scan_id, connection))
+        params += [field.get_db_prep_value(scan_id, connection) for scan_id in scan_ids]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(selects), params)
         rows = cursor.fetchall()
-    if not rows:
-        return None
-    action, asked, response = max(rows, key=lambda row: row[0] != "")  # the record, when there is one
-    if isinstance(response, str):  # the raw column of a JSON field
-        response = json.loads(response)
-    return IdempotencyRecord(scan_id=scan_id, action=action, fingerprint=asked, response=response)
+    found: dict[uuid.UUID, IdempotencyRecord] = {}
+    to_uuid = meta.pk.to_python
+    for key, action, asked, response in sorted(rows, key=lambda row: row[1] != ""):  # records win
+        if isinstance(response, str):  # the raw column of a JSON field
+            response = json.loads(response)
+        scan_id = to_uuid(key)
+        found[scan_id] = IdempotencyRecord(scan_id=scan_id, action=action, fingerprint=asked, response=response)
+    return found
 
 
-def _store(scan_id: uuid.UUID, action: str, asked: str, user, status: int, content: bytes) -> bool:
-    """Insert the record with its answer; False when a twin's record is there first (or
-    arrives while this waits: the primary key makes this wait for the twin's commit)."""
+def store(uses: "list[Use]") -> bool:
+    """Insert the records with their answers, in one statement; False when a twin's record
+    is there first for any of them (or arrives while this waits: the primary key makes this
+    wait for the twin's commit) — the caller then rolls its work back."""
+    if not uses:
+        return True
     meta = IdempotencyRecord._meta
     q = connection.ops.quote_name
-    values = {
-        "scan_id": scan_id,
-        "action": action,
-        "fingerprint": asked,
-        "user": user.pk,
-        "created_at": timezone.now(),
-        "response": {"status": status, "content": content.decode()},
-    }
-    fields = [meta.get_field(name) for name in values]
+    now = timezone.now()
+    names = ("scan_id", "action", "fingerprint", "user", "created_at", "response")
+    fields = [meta.get_field(name) for name in names]
     columns = ", ".join(q(field.column) for field in fields)
-    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = []
+    for use in uses:
+        values = (use.scan_id, use.action, use.fingerprint, use.user.pk, now,
+                  {"status": use.answer.status, "content": use.answer.content.decode()})
+        params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
     sql = (
-        f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(uses))} "
         f"ON CONFLICT ({q(meta.pk.column)}) DO NOTHING RETURNING {q(meta.pk.column)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+        return len(cursor.fetchall()) == len(uses)
 
 
-def _replay(earlier: IdempotencyRecord, action: str, asked: str) -> Answer:
+def replay(earlier: IdempotencyRecord, action: str, asked: str) -> Answer:
+    """The earlier answer, for the same request (action, user and fields); else the 422."""
     if earlier.action != action or earlier.fingerprint != asked or not earlier.response:
         return answer(_mismatch)
     return Answer(earlier.response["status"], earlier.response["content"].encode(), replayed=True)
