@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from accounts.permissions import RolePermission
 from billing import services
 from billing.filters import BillFilter
-from billing.selectors import bill_day_summary, bill_get, bills_with_totals
+from billing.selectors import bill_day_summary, bill_get, bill_with_parents, bills_with_totals
 from billing.serializers import (
     BillCreateSerializer,
     BillDetailSerializer,
@@ -30,7 +30,8 @@ _UPDATABLE = ("capacity", "destination", "vehicle_number", "description")
 
 
 def _detail(bill) -> dict:
-    return BillDetailSerializer(bill_get(bill_id=bill.bill_id)).data
+    """The detail of a bill a service has just changed (and hands back, its creator loaded)."""
+    return BillDetailSerializer(bill_with_parents(bill)).data
 
 
 class BillViewSet(

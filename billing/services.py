@@ -16,12 +16,14 @@ from accounts.audit import audit
 from accounts.models import User
 from accounts.policy import require
 from bags.codes import normalize_code, parse_code
+from bags.locking import lock_parent
 from bags.models import Bag, BagKind
 from bags.services import set_frozen
 from billing.codes import parse_bill_id
 from billing.models import BILL_TEXT_LIMITS, Bill, BillBag, BillStatus
 from stats.services import Tally
 from tracetrack import metrics
+from tracetrack.db import sql
 from tracetrack.errors import BillRefused, InvalidInput, NotFound
 
 UNSET: Any = object()
@@ -70,11 +72,33 @@ def _text(value: Any, field: str, *, required: bool, errors: dict[str, list[str]
 
 
 def _lock_bill(bill_id: str) -> Bill:
+    """The bill locked for update (taken before its parents' locks), with its creator's
+    name for its representation; 404 when there is none."""
     code = normalize_code(bill_id)
-    bill = Bill.objects.select_for_update().filter(bill_id=code).first()
-    if bill is None:
+    rows = sql.fetch(
+        f"SELECT {sql.columns(Bill, 'bl')}, u.{sql.q('username')} FROM {sql.table(Bill)} bl "
+        f"LEFT JOIN {sql.table(User)} u ON u.{sql.q('id')} = bl.{sql.q('created_by_id')} "
+        f"WHERE bl.{sql.q('bill_id')} = %s{sql.for_update('bl')}",
+        [code],
+    )
+    if not rows:
         raise NotFound(detail=f"No bill {code}.")
+    bill = sql.instance(Bill, rows[0][:-1])
+    if bill.created_by_id is not None:
+        bill.created_by = User(id=bill.created_by_id, username=rows[0][-1])
     return bill
+
+
+def _place_of(parent: Bag) -> tuple[int, str] | None:
+    """The parent's place on a bill now — (bill pk, bill_id) — read with a statement of its
+    own after the parent's lock, so it sees a place that a concurrent request committed
+    while this one waited."""
+    rows = sql.fetch(
+        f"SELECT bb.{sql.q('bill_id')}, bl.{sql.q('bill_id')} FROM {sql.table(BillBag)} bb "
+        f"JOIN {sql.table(Bill)} bl ON bl.{sql.q('id')} = bb.{sql.q('bill_id')} WHERE bb.{sql.q('parent_id')} = %s",
+        [parent.pk],
+    )
+    return rows[0] if rows else None
 
 
 def _lock_parents(bill: Bill) -> list[int]:
@@ -95,7 +119,8 @@ def set_parent_count(bill: Bill, parent_count: int, *, actor: User | None = None
     bill.parent_count = parent_count
     if not bill.is_completed:
         bill.status = BillStatus.NEW if parent_count == 0 else BillStatus.IN_PROGRESS
-    bill.save(update_fields=["parent_count", "status", "updated_at"])
+    bill.updated_at = timezone.now()
+    sql.update(Bill, [bill.pk], parent_count=parent_count, status=bill.status, updated_at=bill.updated_at)
     Tally().bill_status(before, bill.status).apply()
     if bill.status != before:
         audit(
@@ -201,22 +226,21 @@ def bill_add_parent(*, user: User, bill_id: str, parent_qr: str) -> BillParentRe
     require(user, "bill.manage")
     parent_code = parse_code(parent_qr, BagKind.PARENT)
     bill = _lock_bill(bill_id)
-    parent = Bag.objects.select_for_update().filter(qr_id=parent_code).first()
+    parent = lock_parent(parent_code)
     if parent is None:
         raise NotFound(detail=f"No bag {parent_code}.")
-    place = BillBag.objects.select_related("bill").filter(parent_id=parent.pk).first()
-    if place is not None and place.bill_id == bill.pk:
+    place = _place_of(parent)
+    if place is not None and place[0] == bill.pk:
         return BillParentResult(bill=bill, parent=parent, duplicate=True)
     if parent.kind != BagKind.PARENT:
         raise BillRefused("is_child", f"{parent_code} is a child bag; only parent bags go on a bill.")
     _refuse_if_completed(bill)
     if place is not None:
-        raise BillRefused(
-            "already_billed", f"{parent_code} is already on bill {place.bill.bill_id}.", current_bill=place.bill.bill_id
-        )
+        raise BillRefused("already_billed", f"{parent_code} is already on bill {place[1]}.", current_bill=place[1])
     if bill.parent_count >= bill.capacity:
         raise BillRefused("bill_full", f"Bill {bill.bill_id} is full ({bill.capacity} parents).")
-    BillBag.objects.create(bill=bill, parent=parent, added_by=user)
+    sql.insert(BillBag, [{"bill_id": bill.pk, "parent_id": parent.pk, "added_by_id": user.pk,
+                          "created_at": timezone.now()}])
     set_parent_count(bill, bill.parent_count + 1, actor=user)
     return BillParentResult(bill=bill, parent=parent, duplicate=False)
 

@@ -108,7 +108,7 @@
     if (waiting > 0 && n === 0 && state.parent) loadChildren(state.parent);
     waiting = n;
     window.TT.showPending(pendingEl, n, refusal);
-  });
+  }, { path: "scans/batch/", kinds: { "scans/parent/": "parent", "scans/child/": "child" }, limit: 30 });
 
   function submit(path, body) {
     var item = { path: path, body: body };

@@ -59,8 +59,12 @@
   /* A queue of requests waiting for the network, kept in localStorage so that a reload or a
      dead battery does not lose scans. One queue per signed-in user: scans wait for the
      person who made them, never go out under someone else's login. */
-  function Queue(name, csrf, onAnswer, onChange) {
+  /* `batch` (optional): {path, kinds: {item path: kind}, limit}: waiting items of those paths
+     are sent together, up to `limit` per request, through the batch endpoint, which answers
+     each one as its own request would have been answered (API.md, scans/batch). */
+  function Queue(name, csrf, onAnswer, onChange, batch) {
     this.key = "tt-queue-" + (document.body.dataset.user || "") + "-" + name;
+    this.batch = batch || null;
     this.csrf = csrf;
     this.onAnswer = onAnswer;
     this.onChange = onChange;
@@ -111,6 +115,8 @@
     this.onChange(items.length, this.stalled);  // also right after a reload, before any answer
     if (!items.length) return;
     this.busy = true;
+    var run = this.batchable(items);
+    if (run.length > 1) return this.flushBatch(run);
     api(this.csrf, items[0].path, items[0].body).then(function (answer) {
       if (answer.status === 401 || answer.status === 429 || answer.status >= 500) {
         // Not this scan's fault (session ended, too fast, server trouble): keep it, in
@@ -125,6 +131,44 @@
       self.save(rest);
       self.busy = false;
       self.onAnswer(items[0], answer, true);
+      if (rest.length) self.flush();
+    }, function () {
+      self.busy = false;  // still offline: try again later
+    });
+  };
+
+  /* The leading waiting items that can go in one batch. */
+  Queue.prototype.batchable = function (items) {
+    if (!this.batch) return [];
+    var run = [];
+    for (var i = 0; i < items.length && run.length < this.batch.limit; i++) {
+      if (!this.batch.kinds[items[i].path]) break;
+      run.push(items[i]);
+    }
+    return run;
+  };
+  Queue.prototype.flushBatch = function (run) {
+    var self = this, kinds = this.batch.kinds;
+    var body = { items: run.map(function (item) {
+      return Object.assign({ kind: kinds[item.path] }, item.body);
+    }) };
+    api(this.csrf, this.batch.path, body).then(function (answer) {
+      var results = answer.status === 200 && answer.data && answer.data.results;
+      if (!results || results.length !== run.length) {
+        // The whole request was held up (signed out, too fast, server trouble): keep every
+        // item, in order, with its scan_id, and try again later.
+        self.busy = false;
+        self.stalled = answer;
+        self.onChange(self.items().length, answer);
+        return;
+      }
+      self.stalled = null;
+      var rest = self.items().slice(run.length);
+      self.save(rest);
+      self.busy = false;
+      run.forEach(function (item, i) {
+        self.onAnswer(item, { status: results[i].status, data: results[i].body }, true);
+      });
       if (rest.length) self.flush();
     }, function () {
       self.busy = false;  // still offline: try again later

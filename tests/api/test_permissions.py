@@ -31,6 +31,8 @@ EXPECTED = {
     ("scan-list", "get"): ({}, None, (401, 200, 200, 200, 200)),
     ("scan-parent", "post"): ({}, {"qr_id": "SB00001"}, (401, 200, 409, 200, 200)),
     ("scan-child", "post"): ({}, {"parent": "SB00001", "qr_id": "CH777777"}, (401, 201, 409, 201, 201)),
+    # A batch is 200 for whoever may scan; each item's own status says how it went.
+    ("scan-batch", "post"): ({}, {"items": [{"kind": "parent", "qr_id": "SB00001"}]}, (401, 200, 200, 200, 200)),
     ("scan-decode", "post"): ({}, None, (401, 400, 400, 400, 400)),  # no image: 400 for every signed-in role
     ("scan-undo", "post"): ({}, {"parent": "SB00001"}, (401, 200, 409, 409, 200)),
     ("bill-list", "get"): ({}, None, (401, 403, 403, 200, 200)),

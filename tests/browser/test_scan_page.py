@@ -164,8 +164,13 @@ def test_offline_scans_wait_and_are_sent_once(phone, dispatcher):
     assert [item["body"]["qr_id"] for item in queued] == offline_codes
     assert Bag.objects.get(qr_id="SB00006").child_count == 3, "nothing reached the server yet"
 
+    sent = []
+    page.on("request", lambda request: sent.append(request.url.split("/api/v1/")[-1]) if "/api/v1/scans/" in
+            request.url else None)
     phone.context.set_offline(False)
     expect(page.locator("#pending")).to_be_hidden(timeout=15_000)
+    # The five waiting scans went out together, in one batch (API.md, scans/batch).
+    assert sent[0] == "scans/batch/" and "scans/child/" not in sent, sent
     expect(page.locator("#children li.pending")).to_have_count(0)
     expect(page.locator("#count")).to_have_text("8")
     # Reloaded from the server once the queue is through: still newest first (issue 12, 11).
