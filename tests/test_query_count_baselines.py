@@ -93,6 +93,12 @@ def test_api_scans(world):
     client.post("/api/v1/scans/child/", body, format="json")
     measured("scans", "api POST /scans/child/ (a replay)", post("scans/child/", body))
     measured("scans", "api POST /scans/undo/", post("scans/undo/", {"parent": "SB00001"}))
+    measured("scans", "api POST /scans/batch/ (30 new children, with scan_ids)", post("scans/batch/", {"items": [
+        {"kind": "child", "parent": "SB00009", "qr_id": f"BATCHKID-{i}", "scan_id": str(uuid.uuid4())}
+        for i in range(30)]}))
+    measured("scans", "api POST /scans/batch/ (parent, child, undo)", post("scans/batch/", {"items": [
+        {"kind": "parent", "qr_id": "SB00001"}, {"kind": "child", "parent": "SB00001", "qr_id": "NEWKID-5"},
+        {"kind": "undo", "parent": "SB00001"}]}))
     biller = api_client(world["biller"])
     measured("billing", "api POST /bills/{bill_id}/parents/ (with scan_id)",
              lambda: biller.post("/api/v1/bills/BILL-1/parents/", {"qr_id": "SB00003", "scan_id": str(uuid.uuid4())},

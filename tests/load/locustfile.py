@@ -19,7 +19,17 @@ Other classes, run alone by `bench/run.py`:
 
 - ScaleUser: lookup, child scan, stats and scans list, for the scale check across data sizes.
 - CapacityUser: one endpoint (BENCH_ENDPOINT) as fast as possible, to compare its
-  throughput with the framework floor (/health/).
+  throughput with the framework floor (/health/). Endpoints: health, lookup, child,
+  parent (a new parent each time), undo (a child scan, then its undo: both requests are
+  made, the undo is the one measured), bill_parents (an admin puts parents on a bill of
+  BENCH_BILL_SIZE, then deletes the bill, which frees them again: one bill create and one
+  bill delete per BENCH_BILL_SIZE parents), stats, scans, lookup_page, dashboard, billable.
+- PaceOperatorUser + ViewerUser (the `pace` stage): BENCH_PACE_OPERATORS operators exactly
+  as OperatorUser (BENCH_SCAN_WAIT between scans, 1-3 s there) and BENCH_PACE_VIEWERS
+  dispatchers reading (bag lookups, stats, pages of scans; BENCH_VIEW_WAIT s between).
+- BatchUser (the `batch` stage): an operator's offline queue, closed loop: one
+  `POST /api/v1/scans/batch/` per fresh parent (BENCH_BATCH_PARENT=item: the parent as the
+  first item and 29 children; =separate: the parent scanned alone first, then 30 children).
 
 Users come pre-logged-in (sessions and tokens made by `bench/prepare.py`, file in
 BENCH_DATA): operators log in once per shift, and hashing hundreds of passwords at start
@@ -29,10 +39,18 @@ Expected refusals (404 for an unknown code, 200 `duplicate`) count as successes 
 where they are the intended outcome; anything else is a failure named `<status> <code>`.
 Requests are named by endpoint template, so the statistics aggregate per endpoint.
 
+Cached reads: with BENCH_UNCACHED=1 every bag read (lookup, lookup page) names a bag not
+read before in this run (the app caches reads per bag), so it is built from PostgreSQL;
+the other reads are served as the app serves them. The app's cache counters
+(`tracetrack_cache_reads_total{read, outcome}` at /metrics) are read when the statistics
+are reset and when the run stops, into BENCH_MARKS (`cache_reads`): the hit ratio of the
+measured part of the run.
+
 Knobs (environment): BENCH_DATA, BENCH_MARKS, BENCH_WARMUP (s after spawning before the
 statistics are reset), BENCH_SCAN_WAIT ("0.4-0.8" s between scans), BENCH_LOGIN_SHARE,
-BENCH_UNCACHED (1: make every cached read miss, see `bump_generation`), BENCH_CACHE_PREFIX,
-REDIS_URL, BENCH_ENDPOINT, BENCH_CAPACITY.
+BENCH_UNCACHED (1: bag reads name bags not read before), BENCH_ENDPOINT, BENCH_CAPACITY,
+BENCH_BILL_SIZE (40), BENCH_PACE_OPERATORS (200), BENCH_PACE_VIEWERS (40), BENCH_VIEW_WAIT
+("2-5"), BENCH_BATCH_PARENT (item), BENCH_METRICS_TOKEN (sent to /metrics when set).
 """
 
 import collections
@@ -41,12 +59,15 @@ import itertools
 import json
 import os
 import random
+import re
 import time
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode, urlparse
 
 import gevent
+import gevent.lock
 from locust import FastHttpUser, between, constant, events, task
 
 
@@ -67,6 +88,12 @@ LOGIN_SHARE = float(os.environ.get("BENCH_LOGIN_SHARE", "0.02"))
 WARMUP = float(os.environ.get("BENCH_WARMUP", "5"))
 UNCACHED = os.environ.get("BENCH_UNCACHED", "0") == "1"
 ENDPOINT = os.environ.get("BENCH_ENDPOINT", "health")
+BILL_SIZE = int(os.environ.get("BENCH_BILL_SIZE", "40"))
+PACE_OPERATORS = int(os.environ.get("BENCH_PACE_OPERATORS", "200"))
+PACE_VIEWERS = int(os.environ.get("BENCH_PACE_VIEWERS", "40"))
+VIEW_WAIT = _env_range("BENCH_VIEW_WAIT", "2-5")
+BATCH_PARENT = os.environ.get("BENCH_BATCH_PARENT", "item")
+BATCH_MAX = 30  # items per batch (API.md)
 P_DUPLICATE, P_UNDO, P_RETRY, P_RESUME, P_PAGE, P_RELOGIN = 0.03, 0.02, 0.01, 0.05, 0.10, 0.01
 
 # Shared by all users of this (single) locust process.
@@ -77,20 +104,62 @@ TALLY: collections.Counter = collections.Counter()
 MARKS: dict[str, float] = {}
 STARTED: collections.Counter = collections.Counter()  # users started, per class
 ALL_FAILURES: collections.Counter = collections.Counter()  # (method, name, error), warm-up included
+CACHE_READS: dict[str, dict] = {}  # "start"/"end" → the app's cache counters at /metrics then
+BILLABLE: collections.deque = collections.deque()  # existing parents on no bill (bill_parents)
+BILLABLE_LOCK = gevent.lock.Semaphore()
+FRESH: collections.deque = collections.deque()  # bag codes not read yet in this run (BENCH_UNCACHED)
+FRESH_ROUNDS = itertools.count()
+VIEWER_MS: list[float] = []  # response times of ViewerUser requests while measured
 
-_redis = None
+
+def all_codes() -> list[str]:
+    return [code for codes in (DATA["codes"].values() if DATA else []) for code in codes] or ["SB00001"]
 
 
-def bump_generation() -> None:
-    """Make the next cached read miss, as a write by anyone would: the app keys cached reads
-    by a data generation that every write bumps (tracetrack/caching.py), so bumping it from
-    here gives the uncached cost of a read without changing the data."""
-    global _redis
-    if _redis is None:
-        import redis
+def fresh_code() -> str:
+    """A bag not read before in this run, so that its cached read misses (the app caches
+    reads per bag). When the sample is used up it is read again, counted in the tally."""
+    if not FRESH:
+        codes = all_codes()
+        random.shuffle(codes)
+        FRESH.extend(codes)
+        if next(FRESH_ROUNDS):
+            TALLY["bag sample read again (used up)"] += 1
+    return FRESH.popleft()
 
-        _redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    _redis.incr(f"{os.environ.get('BENCH_CACHE_PREFIX', 'tt')}:1:generation:data")
+
+_METRIC_LINE = re.compile(r"^tracetrack_cache_reads(?:_total)?\{([^}]*)\}\s+(\S+)")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def cache_reads() -> dict:
+    """The app's cached-read counters at /metrics: {"reads": {read: {outcome: count}}} (empty
+    when the app has no such counter, or counted nothing yet), or {"error": why}."""
+    if ENVIRONMENT is None or not ENVIRONMENT.host:
+        return {"error": "no host"}
+    request = urllib.request.Request(ENVIRONMENT.host.rstrip("/") + "/metrics")
+    token = os.environ.get("BENCH_METRICS_TOKEN", "")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            text = answer.read().decode("utf-8", "replace")
+    except Exception as exc:  # noqa: BLE001 - reported in the results, never fatal
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    reads: dict[str, dict[str, float]] = {}
+    for line in text.splitlines():
+        match = _METRIC_LINE.match(line)
+        if not match:
+            continue
+        labels = dict(_LABEL.findall(match.group(1)))
+        try:
+            value = float(match.group(2))
+        except ValueError:
+            continue
+        slot = reads.setdefault(labels.get("read", "?"), {})
+        outcome = labels.get("outcome", "?")
+        slot[outcome] = slot.get(outcome, 0.0) + value
+    return {"reads": reads, "at": time.time()}
 
 
 def take_parent() -> str | None:
@@ -116,6 +185,7 @@ def _start_measuring(user_count, **kwargs):
     started (page loads, the few real logins and the pools filling happen before)."""
 
     def reset():
+        CACHE_READS["start"] = cache_reads()
         ENVIRONMENT.runner.stats.reset_all()
         MARKS["measure_start"] = time.time()
         TALLY.clear()
@@ -125,14 +195,30 @@ def _start_measuring(user_count, **kwargs):
 
 
 @events.request.add_listener
-def _count_failure(request_type, name, exception=None, **kwargs):
+def _count_failure(request_type, name, response_time=None, exception=None, context=None, **kwargs):
     if exception is not None:
         ALL_FAILURES[(request_type, name, str(exception))] += 1
+    if context and context.get("viewer") and "measure_start" in MARKS and response_time is not None:
+        VIEWER_MS.append(response_time)
+
+
+def percentiles(values: list[float]) -> dict:
+    """Nearest-rank p50/p95/p99 (ms) of all the values, whatever their endpoint."""
+    if not values:
+        return {"count": 0}
+    ordered = sorted(values)
+
+    def rank(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.999999) - 1))], 1)
+
+    return {"count": len(ordered), "p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99),
+            "max": round(ordered[-1], 1)}
 
 
 @events.test_stop.add_listener
 def _write_marks(**kwargs):
     MARKS["measure_end"] = time.time()
+    CACHE_READS["end"] = cache_reads()
     path = os.environ.get("BENCH_MARKS")
     if path:
         with open(path, "w") as fh:
@@ -140,6 +226,7 @@ def _write_marks(**kwargs):
                 "marks": MARKS, "tally": dict(TALLY), "parents_left": len(PARENTS), "users": dict(STARTED),
                 "all_failures": [{"method": m, "name": n, "error": e, "count": c}
                                  for (m, n, e), c in ALL_FAILURES.most_common()],
+                "cache_reads": CACHE_READS, "viewer_ms": percentiles(VIEWER_MS),
             }, fh)
 
 
@@ -456,7 +543,8 @@ class DashboardUser(BenchUser):
 
 class ReadsAndScans(ScanningMixin, BenchUser):
     """What the scale check and the capacity runs send. An admin, so that lookups reach
-    every area and the stats cover all of them; reads miss the cache when BENCH_UNCACHED=1."""
+    every area and the stats cover all of them; with BENCH_UNCACHED=1 each bag read names a
+    bag not read before in the run (`fresh_code`), so that it misses the cache."""
 
     abstract = True
     kind = "adm"
@@ -464,28 +552,111 @@ class ReadsAndScans(ScanningMixin, BenchUser):
 
     def on_start(self):
         super().on_start()
-        self.codes = [code for codes in DATA["codes"].values() for code in codes] or ["SB00001"]
+        self.codes = all_codes()
         self.parent, self.children = None, 0
+        self.bill, self.bill_todo, self.bill_done = None, [], []
 
     def read(self, path: str, name: str, expect=(200,)):
-        if UNCACHED:
-            bump_generation()
         self.call("GET", path, name, expect=expect)
 
+    def bag_code(self) -> str:
+        return fresh_code() if UNCACHED else random.choice(self.codes)
+
     def lookup(self):
-        self.read(f"/api/v1/bags/{quote(random.choice(self.codes))}/", "/api/v1/bags/[qr]/")
+        self.read(f"/api/v1/bags/{quote(self.bag_code())}/", "/api/v1/bags/[qr]/")
+
+    def fresh_parent(self) -> bool:
+        """A new parent of a random area, scanned; False (after a pause) when none is left."""
+        self.parent = take_parent()
+        self.children = 0
+        if self.parent is None or not self.scan_parent(self.parent, expect_new=True,
+                                                       area=random.choice(DATA["areas"])):
+            self.parent = None
+            gevent.sleep(1)
+            return False
+        return True
 
     def child_scan(self):
-        if self.parent is None or self.children >= CAPACITY:
-            self.parent = take_parent()
-            self.children = 0
-            if self.parent is None or not self.scan_parent(self.parent, expect_new=True,
-                                                           area=random.choice(DATA["areas"])):
-                self.parent = None
-                gevent.sleep(1)
-                return
+        if (self.parent is None or self.children >= CAPACITY) and not self.fresh_parent():
+            return
         response, _ = self.scan_child(self.parent, self.new_child_code(), self.children + 1)
         self.children += 1 if response.status_code == 201 else CAPACITY
+
+    def parent_scan(self):
+        """A new parent each time (201): what the first scan of every sack costs."""
+        parent = take_parent()
+        if parent is None:
+            gevent.sleep(1)
+            return
+        self.scan_parent(parent, expect_new=True, area=random.choice(DATA["areas"]))
+
+    def undo(self):
+        """A child scan, then its undo (the parent is empty again); a fresh parent every
+        CAPACITY undos. The undo is what is measured; the child scan is made all the same."""
+        if (self.parent is None or self.children >= CAPACITY) and not self.fresh_parent():
+            return
+        code = self.new_child_code()
+        response, _ = self.scan_child(self.parent, code, 1)
+        if response.status_code != 201:
+            self.parent = None
+            return
+        self.call("POST", "/api/v1/scans/undo/", "/api/v1/scans/undo/", json_body={"parent": self.parent},
+                  check=removed_is(code))
+        TALLY["undos"] += 1
+        self.children += 1  # counts undos on this parent
+
+    def fill_billable(self) -> None:
+        """Existing parents on no bill (the seed leaves ~4 % of parents off bills), listed
+        once through the API by the first user that needs them (in the warm-up)."""
+        with BILLABLE_LOCK:
+            if BILLABLE or "billable_listed" in MARKS:
+                return
+            url, name = ("/api/v1/bags/?kind=parent&billed=false&page_size=200",
+                         "/api/v1/bags/?kind=parent&billed=false [set-up]")
+            for _ in range(50):
+                response = self.call("GET", url, name)
+                try:
+                    body = response.json()
+                except ValueError:
+                    break
+                BILLABLE.extend(bag["qr_id"] for bag in body.get("results", []) if bag.get("bill") is None)
+                url = body.get("next")
+                if not url:
+                    break
+            MARKS["billable_listed"] = len(BILLABLE)
+
+    def bill_parent(self):
+        """Put the next parent on this user's bill; a full bill is deleted (which frees its
+        parents for the next bills) and a new one made. Per BENCH_BILL_SIZE parents added:
+        one bill create and one bill delete."""
+        if not self.bill_todo:
+            if self.bill:
+                self.call("DELETE", f"/api/v1/bills/{self.bill}/", "/api/v1/bills/[id]/", expect=(204,))
+                BILLABLE.extend(self.bill_done)
+                self.bill, self.bill_done = None, []
+            if not BILLABLE:
+                self.fill_billable()
+            take = min(BILL_SIZE, len(BILLABLE))
+            if take == 0:
+                TALLY["no parent free for a bill"] += 1
+                gevent.sleep(0.2)
+                return
+            codes = [BILLABLE.popleft() for _ in range(take)]
+            bill_id = f"BN-{DATA['run_id']}-{self.uid}-{next(self.seq)}"
+            created = self.call("POST", "/api/v1/bills/", "/api/v1/bills/", expect=(201,), json_body={
+                "bill_id": bill_id, "capacity": take, "destination": "Bench", "vehicle_number": "RJ14-0001"})
+            if created.status_code != 201:
+                BILLABLE.extend(codes)
+                gevent.sleep(1)
+                return
+            self.bill, self.bill_todo = bill_id, codes
+        code = self.bill_todo.pop()
+        response = self.call("POST", f"/api/v1/bills/{self.bill}/parents/", "/api/v1/bills/[id]/parents/",
+                             expect=(201,), json_body={"qr_id": code, "scan_id": str(uuid.uuid4())})
+        if response.status_code == 201:
+            self.bill_done.append(code)
+        else:
+            BILLABLE.append(code)
 
     def stats(self):
         self.read("/api/v1/stats/", "/api/v1/stats/")
@@ -532,12 +703,18 @@ class CapacityUser(ReadsAndScans):
             self.lookup()
         elif ENDPOINT == "child":
             self.child_scan()
+        elif ENDPOINT == "parent":
+            self.parent_scan()
+        elif ENDPOINT == "undo":
+            self.undo()
+        elif ENDPOINT == "bill_parents":
+            self.bill_parent()
         elif ENDPOINT == "stats":
             self.stats()
         elif ENDPOINT == "scans":
             self.scans()
         elif ENDPOINT == "lookup_page":
-            self.read(f"/lookup/?q={quote(random.choice(self.codes))}", "/lookup/?q=[code]")
+            self.read(f"/lookup/?q={quote(self.bag_code())}", "/lookup/?q=[code]")
         elif ENDPOINT == "dashboard":
             self.read("/dashboard/?fragment=1", "/dashboard/?fragment=1")
         elif ENDPOINT == "billable":
@@ -545,3 +722,119 @@ class CapacityUser(ReadsAndScans):
                       "/api/v1/bags/?kind=parent&status=completed&billed=false")
         else:
             raise RuntimeError(f"unknown BENCH_ENDPOINT {ENDPOINT!r}")
+
+
+# --- The pace stage: operators at human pace, and people reading ------------------------
+
+
+class PaceOperatorUser(OperatorUser):
+    """OperatorUser, exactly BENCH_PACE_OPERATORS of them (BENCH_SCAN_WAIT apart: 1-3 s)."""
+
+    fixed_count = PACE_OPERATORS
+
+
+class ViewerUser(BenchUser):
+    """A dispatcher with the lookup page, the stats and the scan list open: a bag of their
+    area looked up, the stats, or one to three pages of scans, BENCH_VIEW_WAIT s apart."""
+
+    fixed_count = PACE_VIEWERS
+    kind = "lk"
+    page = "/lookup/"
+    wait_time = between(*VIEW_WAIT)
+
+    def context(self):
+        return {"viewer": True}  # their response times are gathered apart (VIEWER_MS)
+
+    def on_start(self):
+        super().on_start()
+        self.codes = DATA["codes"].get(self.account["area"]) or ["SB00001"]
+
+    @task(3)
+    def look_up(self):
+        self.call("GET", f"/api/v1/bags/{quote(random.choice(self.codes))}/", "/api/v1/bags/[qr]/")
+
+    @task(1)
+    def stats(self):
+        self.call("GET", "/api/v1/stats/", "/api/v1/stats/")
+
+    @task(1)
+    def scan_pages(self):
+        url, name = "/api/v1/scans/", "/api/v1/scans/"
+        for _ in range(random.randint(1, 3)):
+            response = self.call("GET", url, name)
+            try:
+                url = response.json()["next"]
+            except (ValueError, KeyError, TypeError):
+                return
+            if not url:
+                return
+            name = "/api/v1/scans/?cursor=[c]"
+            gevent.sleep(random.uniform(0.5, 1.5))
+
+
+# --- The batch stage: the offline queue sending a sack at a time -------------------------
+
+
+class BatchUser(ScanningMixin, BenchUser):
+    """An operator's phone sending its queue: per fresh parent, one POST /api/v1/scans/batch/
+    that fills it (BENCH_BATCH_PARENT=item: the parent scan as the first item and 29
+    children; =separate: the parent scanned alone first, then 30 children), closed loop.
+    The batch succeeds when it answers 200 with one result per item, the parent 201 and
+    every child 201 (or 200 `duplicate`); successful child items are tallied."""
+
+    kind = "op"
+    page = "/scan/"
+
+    @task
+    def send_batch(self):
+        parent = take_parent()
+        if parent is None:
+            gevent.sleep(1)
+            return
+        items: list[dict] = []
+        if BATCH_PARENT == "separate":
+            if not self.scan_parent(parent, expect_new=True):
+                return
+        else:
+            items.append({"kind": "parent", "qr_id": parent, "scan_id": str(uuid.uuid4())})
+        items += [{"kind": "child", "parent": parent, "qr_id": self.new_child_code(), "scan_id": str(uuid.uuid4())}
+                  for _ in range(min(CAPACITY, BATCH_MAX - len(items)))]
+        headers = dict(self.headers)
+        if "Authorization" not in headers:
+            headers["X-CSRFToken"] = self.csrf
+        with self.client.request("POST", "/api/v1/scans/batch/", name="/api/v1/scans/batch/",
+                                 json={"items": items}, headers=headers, catch_response=True,
+                                 allow_redirects=False) as response:
+            TALLY["batches sent"] += 1
+            if response.status_code in (404, 405):
+                TALLY[f"batch endpoint answered {response.status_code}"] += 1
+                response.failure(describe(response))
+                gevent.sleep(1)  # not on this build: do not spin
+                return
+            if response.status_code != 200:
+                response.failure(describe(response))
+                return
+            try:
+                results = response.json()["results"]
+            except (ValueError, KeyError, TypeError):
+                response.failure("200 unexpected body")
+                return
+            if len(results) != len(items):
+                response.failure(f"200 {len(results)} results for {len(items)} items")
+                return
+            bad = []
+            for item, result in zip(items, results, strict=True):
+                status, body = result.get("status"), result.get("body") or {}
+                if item["kind"] == "parent":
+                    ok = status == 201
+                else:
+                    ok = status == 201 or (status == 200 and body.get("duplicate") is True)
+                    TALLY["batch child items ok" if ok else "batch child items refused"] += 1
+                if not ok:
+                    bad.append(f"{item['kind']} {status} {body.get('code', '')}".strip())
+            TALLY["scans"] += len(items)
+            if bad:
+                TALLY.update(f"batch item {b}" for b in bad)
+                response.failure(f"200 with item {bad[0]}")
+            else:
+                response.success()
