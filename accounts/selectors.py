@@ -76,8 +76,8 @@ def session_user_changed(user_id) -> None:
 
 
 # An API token, found by the hash of its secret on every request that carries it: cached the
-# same way (the row alone; its user through `session_user`), replaced by the marker when the
-# token is saved, deleted or revoked (accounts.signals, accounts.services.token_revoke).
+# same way, with its user (one round trip), replaced by the marker when the token is saved,
+# deleted or revoked, or its user changes (accounts.signals, accounts.services.token_revoke).
 def _token_key(key_hash: str) -> str:
     return f"api-token:{key_hash}"
 
@@ -87,17 +87,20 @@ def token_by_hash(key_hash: str) -> ApiToken | None:
     when there is none (usability is the caller's to judge)."""
     key = _token_key(key_hash)
     found = cache.get(key)
-    metrics.CACHE_READS.labels("api_token", "hit" if isinstance(found, ApiToken) else "miss").inc()
-    token = found if isinstance(found, ApiToken) else ApiToken.objects.filter(key_hash=key_hash).first()
-    if token is None:
-        return None
-    if found is None:
+    if isinstance(found, ApiToken):
+        metrics.CACHE_READS.labels("api_token", "hit").inc()
+        return found
+    metrics.CACHE_READS.labels("api_token", "miss").inc()
+    token = ApiToken.objects.select_related("user", "user__dispatch_area").filter(key_hash=key_hash).first()
+    if token is not None and found is None:
         cache.add(key, token, SESSION_USER_TTL)
-    user = session_user(token.user_id)
-    if user is None:
-        return None
-    token.user = user
     return token
+
+
+def tokens_of_user_changed(user_id) -> None:
+    """The user was saved or deleted: their tokens' cached copies (which hold the user) go."""
+    hashes = ApiToken.objects.filter(user_id=user_id).values_list("key_hash", flat=True)
+    cache.set_many({_token_key(key_hash): _CHANGED for key_hash in hashes}, SESSION_USER_CHANGED_TTL)
 
 
 def token_changed(key_hash: str) -> None:

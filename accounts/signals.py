@@ -11,7 +11,7 @@ from django.dispatch import receiver
 
 from accounts.audit import audit
 from accounts.models import ApiToken, DispatchArea, User
-from accounts.selectors import session_user_changed, token_changed
+from accounts.selectors import session_user_changed, token_changed, tokens_of_user_changed
 from tracetrack import metrics
 from tracetrack.middleware import note_refresh
 
@@ -48,8 +48,9 @@ def audit_lockout(sender, request, username, ip_address, **kwargs):
 def forget_session_user(sender, instance, **kwargs):
     """Now, and again at commit: a request that read the row before the commit must not
     cache it (see accounts.selectors.session_user)."""
-    session_user_changed(instance.pk)
-    transaction.on_commit(partial(session_user_changed, instance.pk))
+    for forget in (session_user_changed, tokens_of_user_changed):
+        forget(instance.pk)
+        transaction.on_commit(partial(forget, instance.pk))
 
 
 @receiver([post_save, post_delete], sender=ApiToken, dispatch_uid="api_token_changed")

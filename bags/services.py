@@ -29,14 +29,15 @@ def parent_status(child_count: int) -> str:
     return BagStatus.IN_PROGRESS
 
 
-def set_child_count(parent: Bag, child_count: int, tally: Tally) -> None:
+def set_child_count(parent: Bag, child_count: int, tally: Tally, *, into: "sql.Together | None" = None) -> None:
     """Save a locked parent's new child count and the status that follows from it; a change
     to or from `completed` goes into `tally`."""
     before = parent.status
     parent.child_count = child_count
     parent.status = parent_status(child_count)
     parent.updated_at = timezone.now()
-    sql.update(Bag, [parent.pk], child_count=child_count, status=parent.status, updated_at=parent.updated_at)
+    sql.update(Bag, [parent.pk], child_count=child_count, status=parent.status, updated_at=parent.updated_at,
+               into=into)
     tally.parent_status(parent.dispatch_area_id, before, parent.status)
 
 

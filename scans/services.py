@@ -92,9 +92,14 @@ def _locked_parent(code: str) -> Bag:
     return parent
 
 
-def _insert_scans(rows: list[dict]) -> list[Scan]:
-    """Write scan rows (dicts of Scan attnames) in one statement; the Scans, with their ids."""
-    ids = sql.insert(Scan, rows, returning=("id",))
+def _write(rows: list[dict], tally: Tally, together: sql.Together) -> list[Scan]:
+    """Write the scan rows (dicts of Scan attnames) and their counts, with the writes already
+    in `together`, in one statement; the Scans, with their ids."""
+    for row in rows:
+        tally.scan(Scan(**row))
+    tally.apply(into=together)
+    sql.insert(Scan, rows, returning=("id",), into=together)
+    ids = together.run()
     return [Scan(id=pk, **row) for (pk,), row in zip(ids, rows, strict=True)]
 
 
@@ -134,16 +139,15 @@ def scan_parent(
         if bag.kind != BagKind.PARENT:
             raise _is_child(code)
         _refuse(_area_refusal(user, bag))
-    (scan,) = _insert_scans([{
+    tally = Tally()
+    if created:
+        tally.bag_made(bag)
+    (scan,) = _write([{
         "scan_id": scan_id or uuid.uuid4(), "kind": ScanKind.PARENT, "bag_id": bag.pk, "qr_id": code,
         "parent_id": None, "parent_qr": "", "user_id": user.pk, "dispatch_area_id": bag.dispatch_area_id,
         "timestamp": timezone.now(), "undone_at": None, "created_bag": False,
-    }])
+    }], tally, sql.Together())
     scan.user, scan.dispatch_area = user, (bag.dispatch_area if bag.dispatch_area_id else None)
-    tally = Tally().scan(scan)
-    if created:
-        tally.bag_made(bag)
-    tally.apply()
     return ParentScanResult(bag=bag, scan=scan, created=created)
 
 
@@ -267,26 +271,26 @@ def _scan_children(
     first_count, first_updated = parent.child_count, parent.updated_at
     created = _create_children(user, parent, accepted, existing, outcomes, now)
     relinked = [existing[code] for code in accepted if code not in created]
-    _link_children(parent, created, relinked, tally, now)
+    # The link, the parent's count, the scans and the counters: one statement (PostgreSQL).
+    together = sql.Together()
+    _link_children(parent, created, relinked, tally, now, together)
     if accepted:
-        set_child_count(parent, parent.child_count + len(accepted), tally)
+        set_child_count(parent, parent.child_count + len(accepted), tally, into=together)
     area = parent.dispatch_area if parent.dispatch_area_id else None
-    scans = _insert_scans([
+    scans = _write([
         {"scan_id": items[index][1] or uuid.uuid4(), "kind": ScanKind.CHILD,
          "bag_id": (created.get(code) or existing[code]).pk, "qr_id": code, "parent_id": parent.pk,
          "parent_qr": parent_code, "user_id": user.pk, "dispatch_area_id": parent.dispatch_area_id,
          "timestamp": now, "undone_at": None, "created_bag": code in created}
         for code, index in accepted.items()
-    ])
+    ], tally, together)
     linking_scans = {scan.qr_id: scan for scan in scans}
     for scan in scans:
         scan.bag = created.get(scan.qr_id) or existing[scan.qr_id]
         scan.parent, scan.user, scan.dispatch_area = parent, user, area
-        tally.scan(scan)
         outcomes[accepted[scan.qr_id]] = ChildScanResult(
             child=scan.bag, parent=parent, scan=scan, duplicate=False, created=scan.created_bag
         )
-    tally.apply()
 
     if duplicates:
         # A duplicate answers with the scan that made the link: written above, or earlier.
@@ -342,7 +346,8 @@ def _create_children(user, parent, accepted, existing, outcomes, now) -> dict[st
     return created
 
 
-def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], tally: Tally, now) -> None:
+def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], tally: Tally, now,
+                   together: sql.Together) -> None:
     """Link the new and the pending children to the parent. A pending child, perhaps
     registered in another area, is now linked in this one."""
     area = parent.dispatch_area_id
@@ -355,9 +360,10 @@ def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], ta
             child.dispatch_area = parent.dispatch_area if area else None
             child.updated_at = now
         sql.update(Bag, [child.pk for child in relinked], status=BagStatus.COMPLETED, dispatch_area_id=area,
-                   updated_at=now)
+                   updated_at=now, into=together)
     children = [*created.values(), *relinked]
-    sql.insert(Link, [{"parent_id": parent.pk, "child_id": child.pk, "created_at": now} for child in children])
+    sql.insert(Link, [{"parent_id": parent.pk, "child_id": child.pk, "created_at": now} for child in children],
+               into=together)
     for child in children:
         child.parent_link = Link(parent=parent, child=child, created_at=now)  # the child's representation
 
@@ -396,19 +402,25 @@ def undo_last_scan(*, user: User, parent_qr: str) -> UndoResult:
         raise ScanRefused("nothing_to_undo", f"You have no scan on {parent_code} from the last hour to undo.")
     scan_pk, scan_id, code, _, created_bag = found
     child = lock_bags([code])[code]  # after the parent's lock
-    sql.execute(f"DELETE FROM {sql.table(Link)} WHERE {sql.q('child_id')} = %s AND {sql.q('parent_id')} = %s",
-                [child.pk, parent.pk])
+    # Every write of the undo but the audit row: one statement (PostgreSQL).
+    together = sql.Together()
+    together.add(f"DELETE FROM {sql.table(Link)} WHERE {sql.q('child_id')} = %s AND {sql.q('parent_id')} = %s",
+                 [child.pk, parent.pk])
     tally = Tally()
-    set_child_count(parent, parent.child_count - 1, tally)
-    sql.update(Scan, [scan_pk], undone_at=now)
+    set_child_count(parent, parent.child_count - 1, tally, into=together)
     tally.child_unlinked(child, deleted=created_bag)
     if created_bag:
-        # The bag this scan made goes with it; the scan log keeps its code (rule 11).
-        sql.execute(f"UPDATE {sql.table(Scan)} SET {sql.q('bag_id')} = NULL WHERE {sql.q('bag_id')} = %s", [child.pk])
-        sql.execute(f"DELETE FROM {sql.table(Bag)} WHERE {sql.q('id')} = %s", [child.pk])
+        # The bag this scan made goes with it; the scan log keeps its code (rule 11). (No
+        # row is written twice in the one statement: PostgreSQL would keep only one write.)
+        sql.update(Scan, [scan_pk], undone_at=now, bag_id=None, into=together)
+        together.add(f"UPDATE {sql.table(Scan)} SET {sql.q('bag_id')} = NULL WHERE {sql.q('bag_id')} = %s "
+                     f"AND {sql.q('id')} <> %s", [child.pk, scan_pk])
+        together.add(f"DELETE FROM {sql.table(Bag)} WHERE {sql.q('id')} = %s", [child.pk])
     else:
-        sql.update(Bag, [child.pk], status=BagStatus.PENDING, updated_at=now)
-    tally.apply()
+        sql.update(Scan, [scan_pk], undone_at=now, into=together)
+        sql.update(Bag, [child.pk], status=BagStatus.PENDING, updated_at=now, into=together)
+    tally.apply(into=together)
+    together.run()
     audit(
         actor=user,
         action="scan.undo",

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from stats.counters import BILL_FIGURES, BY_NAME, bill_figure
 from stats.models import SHARDS
+from tracetrack.db.sql import Together
 
 NO_AREA = 0
 NO_USER = 0
@@ -129,7 +130,8 @@ class Tally:
         self.changes[(area_key(area_id), figure)] += delta
         return self
 
-    def apply(self) -> None:
+    def apply(self, into: "Together | None" = None) -> None:
+        """Write the changes (with `into`: as part of those statements sent together)."""
         batch = _batch.get()
         if batch is not None and batch is not self:
             for key, delta in self.changes.items():
@@ -166,7 +168,11 @@ class Tally:
                 "stats_operatortally", ("day", "user_key", "shard", "count"), "count",
                 sorted((day, user, shard, n) for (user, day), n in self.operators.items()),
             ))
-        _run(upserts)
+        together = into if into is not None else Together()
+        for sql, params in upserts:
+            together.add(sql, params)
+        if into is None:
+            together.run()
         self._clear()
 
     def _clear(self) -> None:
@@ -187,21 +193,6 @@ def _upsert(table: str, columns: tuple[str, ...], total: str, rows: list[tuple])
     # Raw SQL skips the ORM's adaptation: store datetimes exactly as the ORM does (UTC).
     adapt = connection.ops.adapt_datetimefield_value
     return sql, [adapt(value) if isinstance(value, datetime) else value for row in rows for value in row]
-
-
-def _run(upserts: list[tuple[str, list]]) -> None:
-    """The upserts in one statement on PostgreSQL (data-modifying WITH parts, each table's
-    rows in a fixed order, counters first: the lock order above); one each on SQLite."""
-    if not upserts:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(upserts) > 1:
-            *first, (last, last_params) = upserts
-            parts = ", ".join(f"u{index} AS ({sql} RETURNING 1)" for index, (sql, _) in enumerate(first))
-            cursor.execute(f"WITH {parts} {last}", [value for _, params in first for value in params] + last_params)
-            return
-        for sql, params in upserts:
-            cursor.execute(sql, params)
 
 
 def day_start(moment: datetime) -> datetime:

@@ -38,8 +38,8 @@ def test_a_token_request_reads_token_and_user_from_the_cache(dispatcher):
     cache.delete_many([f"session-user:{dispatcher.pk}", f"api-token:{token.key_hash}"])
     client = bearer(raw)
     status, first = token_and_user_queries(client)
-    assert status == 200 and first == 2  # read, first use written (the row is read again next)
-    assert token_and_user_queries(client) == (200, 1)  # the token read and stored
+    assert status == 200 and first == 1  # token and user in one; its first use written: read again next
+    assert token_and_user_queries(client) == (200, 1)  # read and stored
     hits = reads("hit")
     assert token_and_user_queries(client) == (200, 0)
     assert reads("hit") == hits + 1

@@ -54,12 +54,55 @@ def instance(model: type[M], values: Sequence[Any]) -> M:
     return model.from_db(connection.alias, None, [aware(value) for value in values])
 
 
+class Together:
+    """Writes that neither read nor touch each other's rows, sent as one statement on
+    PostgreSQL (every write a data-modifying WITH part), one by one elsewhere: each
+    statement is a round trip, and a scan makes several. `add` the statements, at most one
+    of them with RETURNING (`returns`); `run` sends them and gives back its rows.
+
+    Lock order: PostgreSQL runs the parts in an order fixed by the statement's shape (the one
+    read by the final SELECT first), so writes added in the same relative order by every
+    service take their row locks in the same order (stats.services)."""
+
+    def __init__(self):
+        self.parts: list[tuple[str, list, bool]] = []
+
+    def add(self, sql: str, params: Sequence[Any], *, returns: bool = False) -> None:
+        self.parts.append((sql, list(params), returns))
+
+    def run(self) -> list[tuple]:
+        parts, self.parts = self.parts, []
+        rows: list[tuple] = []
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and len(parts) > 1:
+                withs = ", ".join(f"w{index} AS ({sql})" for index, (sql, _, _) in enumerate(parts))
+                read = next((f"SELECT * FROM w{index}" for index, (_, _, returns) in enumerate(parts) if returns),
+                            "SELECT 1 WHERE FALSE")
+                cursor.execute(f"WITH {withs} {read}", [value for _, params, _ in parts for value in params])
+                return cursor.fetchall()
+            for sql, params, returns in parts:
+                cursor.execute(sql, params)
+                if returns:
+                    rows = cursor.fetchall()
+        return rows
+
+
+def _send(sql: str, params: list, into: "Together | None", fetch_rows: bool) -> list[tuple]:
+    if into is not None:
+        into.add(sql, params, returns=fetch_rows)
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if fetch_rows else []
+
+
 def insert(model: type[Model], rows: Sequence[dict[str, Any]], *, returning: Sequence[str] = (),
-           ignore_conflicts_on: str | None = None) -> list[tuple]:
+           ignore_conflicts_on: str | None = None, into: Together | None = None) -> list[tuple]:
     """INSERT `rows` (dicts of attname → value, all with the same keys) in one statement;
     the `returning` columns of the rows inserted. With `ignore_conflicts_on` (a unique
     column), a row that meets an existing one is skipped (ON CONFLICT DO NOTHING) and
-    returns nothing."""
+    returns nothing. With `into`, the statement joins those sent together (and returns
+    nothing now)."""
     if not rows:
         return []
     meta = model._meta
@@ -73,12 +116,10 @@ def insert(model: type[Model], rows: Sequence[dict[str, Any]], *, returning: Seq
         sql += " RETURNING " + ", ".join(q(meta.get_field(name).column) for name in returning)
     params = [field.get_db_prep_save(value, connection) for row in rows
               for field, value in zip(fields, row.values(), strict=True)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if returning else []
+    return _send(sql, params, into, bool(returning))
 
 
-def update(model: type[Model], pks: Iterable[Any], **values: Any) -> None:
+def update(model: type[Model], pks: Iterable[Any], *, into: Together | None = None, **values: Any) -> None:
     """UPDATE the rows `pks` of `model` with `values` (attname → value), in one statement."""
     pks = list(pks)
     if not pks:
@@ -88,9 +129,8 @@ def update(model: type[Model], pks: Iterable[Any], **values: Any) -> None:
     assignments = ", ".join(f"{q(field.column)} = %s" for field in fields)
     params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]
     where = f"{q(meta.pk.column)} = %s" if len(pks) == 1 else f"{q(meta.pk.column)} IN ({', '.join(['%s'] * len(pks))})"
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table(model)} SET {assignments} WHERE {where}",
-                       [*params, *(meta.pk.get_db_prep_value(pk, connection) for pk in pks)])
+    _send(f"UPDATE {table(model)} SET {assignments} WHERE {where}",
+          [*params, *(meta.pk.get_db_prep_value(pk, connection) for pk in pks)], into, False)
 
 
 def execute(sql: str, params: Sequence[Any]) -> int:
