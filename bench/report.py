@@ -64,7 +64,8 @@ def cpu(run: dict) -> str:
     if not c:
         return "–"
     return (f"{c.get('gunicorn', 0)} / {c.get('postgres', 0)} / {c.get('redis', 0)} / {c.get('locust', 0)} / "
-            f"{c.get('other', 0)} (busy {c.get('machine_busy', 0)} of {c.get('cores', 0) * 100})")
+            f"{c.get('other', 0)} (busy {c.get('machine_busy', 0)} of {c.get('cores', 0) * 100}"
+            + (f", steal {c['steal']}" if c.get("steal") else "") + ")")
 
 
 def cpu_per_request(run: dict) -> str:
@@ -83,55 +84,337 @@ def cpu_ms(run: dict) -> tuple[float, float] | None:
     return c.get("gunicorn", 0) * 10 / rps, c.get("postgres", 0) * 10 / rps
 
 
+# The request row that each BENCH_ENDPOINT of CapacityUser measures (tests/load/locustfile.py).
+CAPACITY_ROWS = {
+    "health": "/health/", "lookup": "/api/v1/bags/[qr]/", "child": "/api/v1/scans/child/",
+    "parent": "/api/v1/scans/parent/", "undo": "/api/v1/scans/undo/", "bill_parents": "/api/v1/bills/[id]/parents/",
+    "stats": "/api/v1/stats/", "scans": "/api/v1/scans/", "lookup_page": "/lookup/?q=[code]",
+    "dashboard": "/dashboard/?fragment=1", "billable": "/api/v1/bags/?kind=parent&status=completed&billed=false",
+}
+# Issue 16's targets.
+TARGET_CHILD_RATIO = 0.30  # child scans/s ≥ this × the /health/ floor
+TARGET_CHILD_CPU_MS = 5.5  # gunicorn + PostgreSQL CPU ms per child scan
+TARGET_BATCH_CHILDREN = 2000  # child scans/s through POST /api/v1/scans/batch/
+TARGET_PACE_OPERATORS = 200
+
+
+def run_endpoint(run: dict) -> str:
+    return run.get("endpoint") or run.get("env", {}).get("BENCH_ENDPOINT") or run["label"].split("-")[1]
+
+
+def main_row(run: dict) -> dict | None:
+    """The row of the request a closed-loop run measures (its BENCH_ENDPOINT), else the
+    most frequent one that is not a parent scan."""
+    name = CAPACITY_ROWS.get(run_endpoint(run))
+    row = endpoint(run, name) if name else None
+    if row:
+        return row
+    rows = [e for e in run.get("endpoints", []) if e["name"] != "/api/v1/scans/parent/"] or run.get("endpoints", [])
+    return max(rows, key=lambda e: e["count"], default=None)
+
+
+def cpu_ms_per(run: dict, rps: float) -> tuple[float, float] | None:
+    """gunicorn and PostgreSQL CPU ms per one of `rps` requests a second (CPU % of a core × 10
+    is CPU ms a second)."""
+    c = run.get("cpu_pct") or {}
+    if not c or not rps:
+        return None
+    return c.get("gunicorn", 0) * 10 / rps, c.get("postgres", 0) * 10 / rps
+
+
+def cache_summary(run: dict) -> tuple[int, int] | None:
+    """(hits, misses) over every cached read of the run, or None when /metrics had none."""
+    reads = (run.get("cache_reads") or {}).get("reads") or {}
+    hits = sum(v.get("hit", 0) for v in reads.values())
+    misses = sum(v.get("miss", 0) for v in reads.values())
+    return (hits, misses) if hits + misses else None
+
+
+def hit_ratio(run: dict) -> str:
+    """Hit ratio per cached read of the run, e.g. "bag 0 %, session_user 100 %"."""
+    data = run.get("cache_reads")
+    if not data or data.get("error"):
+        return "–"
+    reads = {name: v for name, v in (data.get("reads") or {}).items() if v.get("hit", 0) + v.get("miss", 0)}
+    if not reads:
+        return "no cached reads"
+    return ", ".join(f"{name} {v.get('hit', 0) / (v.get('hit', 0) + v.get('miss', 0)) * 100:.0f} %"
+                     for name, v in sorted(reads.items()))
+
+
+def cache_lines(runs: list[dict]) -> list[str]:
+    """Hit ratio per cached read (`read` label of tracetrack_cache_reads_total), per run."""
+    lines = ["| run | cached read | hits | misses | hit ratio |", "|---|---|---:|---:|---:|"]
+    for run in runs:
+        data = run.get("cache_reads")
+        if data is None:
+            continue
+        if data.get("error"):
+            lines.append(f"| `{run['label']}` | /metrics not read: {data['error']} | – | – | – |")
+            continue
+        reads = {name: v for name, v in (data.get("reads") or {}).items() if v.get("hit", 0) + v.get("miss", 0)}
+        if not reads:
+            lines.append(f"| `{run['label']}` | no cached reads | – | – | – |")
+            continue
+        for name, v in sorted(reads.items()):
+            hits, misses = v.get("hit", 0), v.get("miss", 0)
+            lines.append(f"| `{run['label']}` | `{name}` | {hits:,} | {misses:,} | "
+                         f"{hits / (hits + misses) * 100:.1f} % |")
+        hits, misses = cache_summary(run)
+        if len(reads) > 1:
+            lines.append(f"| `{run['label']}` | all | {hits:,} | {misses:,} | {hits / (hits + misses) * 100:.1f} % |")
+    return lines
+
+
+CACHE_TEXT = ("What is cached (issue 16): no API read any more — stats, scan pages, bag lookups and searches "
+              "come from PostgreSQL every time; before, they were cached under one global data generation that "
+              "every write bumped, so under scanning they almost never hit. What stays cached is what every "
+              "request reads and almost never changes: the session's user and an API token with its user "
+              "(README, \"What stays cached\"). The app counts its cached reads "
+              "(`tracetrack_cache_reads_total{read, outcome}` at /metrics, read when locust's statistics are reset "
+              "and when it stops: the measured part of the run); \"no cached reads\" is a build that counts none.")
+
+
 def builds_section(builds: list[dict], settings: dict, floor_run: dict | None, floor: float | None) -> str:
     """Before (an older build), after (this one) and after with tracing on, per endpoint:
-    the mean over the interleaved repeats of throughput and CPU per request."""
+    the mean over the interleaved repeats; each build's ratio is to its own /health/ floor."""
     lines = []
     w = lines.append
     before = next((r["commit"] for r in builds if r.get("build") not in (None, "this")), settings.get("baseline"))
-    w(f"## Builds compared: `{before}` (before) and this build (after), same run")
-    w("")
-    w("Each endpoint alone in a closed loop (the capacity stage's method: "
-      f"{builds[0]['users']} users, {builds[0]['duration']} s, reads uncached), on the older build — checked out "
-      "with `git worktree`, on a database its own code seeded — and on this one, interleaved so that a drift of the "
-      "machine touches both alike; *after, traced* has OpenTelemetry on, exporting every span over OTLP/HTTP to a "
-      "local sink. CPU per request is gunicorn's (all workers) and PostgreSQL's, from /proc, divided by the "
-      "requests answered.")
-    w("")
-    w("| endpoint | build | runs | req/s | ratio to floor | p50 | p95 | CPU ms/req gunicorn + postgres | "
-      "app + db CPU vs before |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     groups: dict[tuple[str, str], list[dict]] = {}
     for run in builds:
-        _, endpoint_name, *name, _ = run["label"].split("-")
-        groups.setdefault((endpoint_name, "-".join(name)), []).append(run)
-    for endpoint_name in dict.fromkeys(key[0] for key in groups):
-        base_total = None
-        for name in ("before", "after", "after-traced"):
-            runs = groups.get((endpoint_name, name))
-            if not runs:
+        variant = run.get("variant") or "-".join(run["label"].split("-")[2:-1])
+        groups.setdefault((run_endpoint(run), variant), []).append(run)
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    figures: dict[tuple[str, str], dict] = {}
+    for (name, variant), runs in groups.items():
+        rows = [(r, main_row(r)) for r in runs]
+        rows = [(r, row) for r, row in rows if row and row["count"]]
+        if not rows:
+            continue
+        costs = [c for c in (cpu_ms_per(r, row["rps"]) for r, row in rows) if c]
+        figures[(name, variant)] = {
+            "name": rows[0][1]["name"], "method": rows[0][1]["method"], "runs": len(rows),
+            "rps": mean([row["rps"] for _, row in rows]), "p50": mean([row["p50"] for _, row in rows]),
+            "p95": mean([row["p95"] for _, row in rows]), "p99": mean([row["p99"] for _, row in rows]),
+            "app": mean([c[0] for c in costs]), "db": mean([c[1] for c in costs]),
+            "failures": sum(failures(r) + server_errors(r) for r, _ in rows),
+            "commit": runs[0]["commit"],
+        }
+    # An undo run also scans the child it undoes: per undo, less one child scan's cost.
+    for variant in ("before", "after", "after-traced"):
+        undo, child = figures.get(("undo", variant)), figures.get(("child", variant))
+        if undo and child and undo["app"] is not None and child["app"] is not None:
+            undo["app"], undo["db"] = max(0.0, undo["app"] - child["app"]), max(0.0, undo["db"] - child["db"])
+            undo["net"] = True
+
+    def floor_of(variant: str) -> float | None:
+        health = figures.get(("health", variant)) or figures.get(("health", "after" if variant != "before" else variant))
+        return health["rps"] if health else None
+
+    w(f"## Builds compared: `{before}` (before) and this build (after), same run")
+    w("")
+    w(f"Each endpoint alone in a closed loop ({builds[0]['users']} users, {builds[0]['duration']} s per run, "
+      "no think time), on the older build — checked out with `git worktree`, on a database its own code seeded "
+      "— and on this one, interleaved so that a drift of the machine touches both alike; logging as deployed "
+      "(INFO, access log), scan and API rate limits raised. *after, traced* has OpenTelemetry on, exporting every "
+      "span over OTLP/HTTP to a local sink. The ratio is to the same build's `/health/` floor measured in this "
+      "stage. CPU per request is gunicorn's (all workers) and PostgreSQL's, from /proc, divided by the requests "
+      "of the endpoint answered: a child scan's includes the parent scan made every 30 children; an undo's is "
+      "the run's cost per undo less a child scan's (each undo undoes a child scanned just before it); a bill "
+      f"parent's includes one bill create and one bill delete per {settings.get('bill_size', 40)} parents.")
+    w("")
+    w("| endpoint | build | runs | req/s | ratio to floor | p50 | p95 | p99 | CPU ms/req gunicorn + postgres | "
+      "failures | new/old req/s | new/old CPU |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in dict.fromkeys(key[0] for key in groups):
+        old = figures.get((name, "before"))
+        for variant in ("before", "after", "after-traced"):
+            f = figures.get((name, variant))
+            if not f:
                 continue
-            rows = [max((e for e in r["endpoints"] if e["name"] != "/api/v1/scans/parent/"), key=lambda e: e["count"],
-                        default=None) for r in runs]
-            rows = [row for row in rows if row]
-            costs = [c for c in map(cpu_ms, runs) if c]
-            if not rows or not costs:
-                continue
-            rps = sum(row["rps"] for row in rows) / len(rows)
-            app = sum(c[0] for c in costs) / len(costs)
-            db = sum(c[1] for c in costs) / len(costs)
-            total = app + db
-            base_total = base_total if base_total is not None else (total if name == "before" else None)
-            change = f"{(total / base_total - 1) * 100:+.0f} %" if base_total and name != "before" else "–"
-            p50 = sum(row["p50"] for row in rows) / len(rows)
-            p95 = sum(row["p95"] for row in rows) / len(rows)
-            label = {"before": f"before (`{runs[0]['commit']}`)", "after": "after", "after-traced": "after, traced"}[name]
-            w(f"| `{rows[0]['name']}` | {label} | {len(runs)} | {rps:.0f} | "
-              f"{rps / floor:.2f} | {ms(p50)} | {ms(p95)} | {app:.1f} + {db:.1f} | {change} |" if floor else
-              f"| `{rows[0]['name']}` | {label} | {len(runs)} | {rps:.0f} | – | {ms(p50)} | {ms(p95)} | "
-              f"{app:.1f} + {db:.1f} | {change} |")
+            base = floor_of(variant)
+            ratio = f"{f['rps'] / base:.2f}" if base and name != "health" else ("1" if name == "health" else "–")
+            cost = f"{f['app']:.2f} + {f['db']:.2f}" if f["app"] is not None else "–"
+            if f.get("net"):
+                cost += " (net of the child scan)"
+            if old and variant != "before":
+                rps_change = f"{f['rps'] / old['rps']:.2f}×" if old["rps"] else "–"
+                total, old_total = (f["app"] or 0) + (f["db"] or 0), (old["app"] or 0) + (old["db"] or 0)
+                cpu_change = f"{total / old_total:.2f}×" if old_total and f["app"] is not None else "–"
+            else:
+                rps_change = cpu_change = "–"
+            label = {"before": f"before (`{f['commit']}`)", "after": "after", "after-traced": "after, traced"}[variant]
+            w(f"| {f['method']} `{f['name']}` | {label} | {f['runs']} | {f['rps']:.0f} | {ratio} | {ms(f['p50'])} | "
+              f"{ms(f['p95'])} | {ms(f['p99'])} | {cost} | {f['failures']} | {rps_change} | {cpu_change} |")
+    w("")
+    child = figures.get(("child", "after"))
+    old_child = figures.get(("child", "before"))
+    if child:
+        base = floor_of("after")
+        ratio = child["rps"] / base if base else None
+        total = (child["app"] or 0) + (child["db"] or 0) if child["app"] is not None else None
+        was = ""
+        if old_child and floor_of("before") and old_child["app"] is not None:
+            was = (f" (before: {old_child['rps'] / floor_of('before'):.2f} × floor, "
+                   f"{old_child['app'] + old_child['db']:.2f} ms)")
+        w("Issue 16's targets, this build" + was + ":")
+        w("")
+        w(f"- child scan ≥ {TARGET_CHILD_RATIO:.2f} × the /health/ floor: **{num(ratio, 2)} ×** "
+          f"({child['rps']:.0f} against {num(base)} req/s) — {verdict(None if ratio is None else ratio >= TARGET_CHILD_RATIO)}")
+        w(f"- gunicorn + PostgreSQL CPU per child scan ≤ {TARGET_CHILD_CPU_MS} ms: **{num(total, 2)} ms** — "
+          f"{verdict(None if total is None else total <= TARGET_CHILD_CPU_MS)}")
+        w("")
+    return "\n".join(lines)
+
+
+def pace_section(runs: list[dict], settings: dict) -> str:
+    lines = []
+    w = lines.append
+    r0 = runs[0]
+    pace = settings.get("pace", {})
+    w(f"## People at human pace (`{r0['config']}`, `{r0['size']}` data set, {r0['duration']} s measured)")
+    w("")
+    w(f"Operators exactly as in the mixed load (a parent, then its children one by one, "
+      f"{r0.get('scan_wait') or pace.get('scan_wait', '1-3')} s apart, uniformly at random, with the mixed load's "
+      "duplicates, undos, retries, resumed parents, page reloads and rare re-logins; session cookie and CSRF) and "
+      f"{r0.get('viewers', pace.get('viewers', '?'))} dispatchers reading (a bag of their area looked up, the "
+      f"stats, or one to three pages of scans; {pace.get('view_wait', '2-5')} s apart), against gunicorn on this "
+      "machine with the load generator; rate limits as deployed. Targets: scan p95 < 50 ms, p99 < 100 ms, no "
+      "errors; a count that misses p95 is followed by the next smaller one of BENCH_PACE_STEPS.")
+    w("")
+    w("| operators + viewers | scans/s | child scan p50 / p95 / p99 | every scan endpoint: worst p95 / p99 | "
+      "viewer p50 / p95 / p99 (requests) | errors measured (incl. warm-up) | server errors | cache hits | "
+      "CPU % gunicorn / postgres / redis / locust / other | result |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    met = []
+    for r in sorted(runs, key=lambda r: -(r.get("operators") or 0)):
+        child = endpoint(r, "/api/v1/scans/child/", "POST") or {}
+        p95, p99 = worst(r, "p95")[0], worst(r, "p99")[0]
+        viewer = r.get("viewer_ms") or {}
+        errors = failures(r) + warmup_failures(r) + server_errors(r)
+        ok = p95 < 50 and p99 < 100 and errors == 0
+        if p95 < 50:
+            met.append(r.get("operators") or 0)
+        w(f"| {r.get('operators')} + {r.get('viewers')} | {r.get('scans_per_s', 0):.0f} | {ms(child.get('p50'))} / "
+          f"{ms(child.get('p95'))} / {ms(child.get('p99'))} | {ms(p95)} / {ms(p99)} | {ms(viewer.get('p50'))} / "
+          f"{ms(viewer.get('p95'))} / {ms(viewer.get('p99'))} ({viewer.get('count', 0):,}) | {failures(r)} "
+          f"({warmup_failures(r)}) | {server_errors(r)} | {hit_ratio(r)} | {cpu(r)} | {verdict(ok)} |")
+    w("")
+    if met:
+        w(f"Highest operator count tried whose scan p95 was under 50 ms: **{max(met)}**.")
+    else:
+        w("No operator count tried (" + ", ".join(str(r.get("operators")) for r in runs) + ") had a scan p95 under "
+          "50 ms.")
+    w("")
+    for r in sorted(runs, key=lambda r: -(r.get("operators") or 0)):
+        tally = ", ".join(f"{k} {v}" for k, v in sorted(r.get("tally", {}).items()))
+        w(f"### {r.get('operators')} operators + {r.get('viewers')} viewers")
+        w("")
+        w(f"Activity while measured: {tally or '–'}.")
+        w("")
+        out = endpoint_table(r)
+        lines.extend(out)
+        w("")
+    w("Cache hit ratio while measured. " + CACHE_TEXT)
+    w("")
+    lines.extend(cache_lines(runs))
     w("")
     return "\n".join(lines)
+
+
+def batch_section(runs: list[dict], settings: dict) -> str:
+    lines = []
+    w = lines.append
+    r0 = runs[0]
+    mode = r0.get("batch_parent") or settings.get("batch", {}).get("parent", "item")
+    w(f"## Batch scans: `POST /api/v1/scans/batch/` (`{r0['config']}`, {r0['users']} users in a closed loop, "
+      f"{r0['duration']} s, `{r0['size']}`)")
+    w("")
+    how = ("the parent scan as the first item and 29 children" if mode == "item" else
+           "after the parent scanned alone (`POST /api/v1/scans/parent/`), 30 children")
+    w(f"Each user is an operator's offline queue (session cookie and CSRF): per fresh parent one batch that fills "
+      f"it — {how}. A batch succeeds when it answers 200 with one result per item, the parent 201 and every child "
+      "201 (or 200 `duplicate`). Child scans/s counts the successful child items. The scan and API rate limits "
+      "are raised (a batch counts every item).")
+    w("")
+    for r in runs:
+        missing = {k: v for k, v in r.get("tally", {}).items() if k.startswith("batch endpoint answered")}
+        if missing:
+            w(f"**`POST /api/v1/scans/batch/` is not on this build** (`{r['commit']}`): it "
+              + ", ".join(k.replace("batch endpoint ", "") for k in missing) + ". No figures.")
+            w("")
+            continue
+        row = endpoint(r, "/api/v1/scans/batch/", "POST") or {}
+        children = r.get("batch_child_scans_per_s")
+        refused = r.get("tally", {}).get("batch child items refused", 0)
+        cost = cpu_ms_per(r, children or 0)
+        w("| users | batches/s | child scans/s | p50 / p95 / p99 per batch | failed batches (incl. warm-up) | "
+          "refused child items | server errors | CPU ms per child scan gunicorn + postgres | CPU % gunicorn / "
+          "postgres / redis / locust / other |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        w(f"| {r['users']} | {row.get('rps', 0):.1f} | {num(children)} | {ms(row.get('p50'))} / {ms(row.get('p95'))} / "
+          f"{ms(row.get('p99'))} | {row.get('failures', 0)} ({warmup_failures(r)}) | {refused} | {server_errors(r)} | "
+          f"{f'{cost[0]:.2f} + {cost[1]:.2f}' if cost else '–'} | {cpu(r)} |")
+        w("")
+        ok = children is not None and children >= TARGET_BATCH_CHILDREN and failures(r) == 0
+        w(f"Target ≥ {TARGET_BATCH_CHILDREN:,} child scans/s through batches, no errors: **{num(children)}** — "
+          f"{verdict(ok if children is not None else None)}.")
+        w("")
+        out = endpoint_table(r)
+        lines.extend(out)
+        w("")
+    return "\n".join(lines)
+
+
+def issue16_targets(by_stage: dict[str, list[dict]], settings: dict) -> list[str]:
+    """Rows of the targets table for issue 16 (builds, pace, batch stages)."""
+    rows = []
+    builds = by_stage.get("builds", [])
+
+    def after(name: str) -> list[tuple[dict, dict]]:
+        found = [(r, main_row(r)) for r in builds if run_endpoint(r) == name and (r.get("variant") or "") == "after"]
+        return [(r, row) for r, row in found if row and row["count"]]
+
+    child, health = after("child"), after("health")
+    if child and health:
+        rps = sum(row["rps"] for _, row in child) / len(child)
+        base = sum(row["rps"] for _, row in health) / len(health)
+        rows.append(f"| child scan ≥ {TARGET_CHILD_RATIO:.2f} × the /health/ floor (closed loop) | {rps / base:.2f} × "
+                    f"({rps:.0f} against {base:.0f} req/s) | builds, after | "
+                    f"{verdict(rps / base >= TARGET_CHILD_RATIO)} |")
+    if child:
+        costs = [c for c in (cpu_ms_per(r, row["rps"]) for r, row in child) if c]
+        if costs:
+            total = sum(a + b for a, b in costs) / len(costs)
+            rows.append(f"| gunicorn + PostgreSQL CPU per child scan ≤ {TARGET_CHILD_CPU_MS} ms | {total:.2f} ms | "
+                        f"builds, after | {verdict(total <= TARGET_CHILD_CPU_MS)} |")
+    pace = by_stage.get("pace", [])
+    full = max(pace, key=lambda r: r.get("operators") or 0, default=None)
+    if full:
+        p95, p99 = worst(full, "p95")[0], worst(full, "p99")[0]
+        errors = failures(full) + warmup_failures(full) + server_errors(full)
+        rows.append(f"| {full.get('operators')} operators at human pace (+ {full.get('viewers')} viewers): scan p95 < 50 "
+                    f"ms, p99 < 100 ms, 0 errors | p95 {ms(p95)} ms, p99 {ms(p99)} ms, {errors} errors | "
+                    f"`{full['label']}` | {verdict(p95 < 50 and p99 < 100 and errors == 0)} |")
+        met = [r.get("operators") or 0 for r in pace if worst(r, "p95")[0] < 50]
+        if (full.get("operators") or 0) < TARGET_PACE_OPERATORS or not met or max(met) != full.get("operators"):
+            tried = ", ".join(str(r.get("operators")) for r in sorted(pace, key=lambda r: -(r.get("operators") or 0)))
+            rows.append(f"| highest operator count with scan p95 < 50 ms | {max(met) if met else 'none'} (tried "
+                        f"{tried}) | pace | {verdict(bool(met) and max(met) >= TARGET_PACE_OPERATORS)} |")
+    for r in by_stage.get("batch", []):
+        if any(k.startswith("batch endpoint answered") for k in r.get("tally", {})):
+            rows.append(f"| ≥ {TARGET_BATCH_CHILDREN:,} child scans/s through batches | the endpoint is not on "
+                        f"this build | `{r['label']}` | n/a |")
+            continue
+        children = r.get("batch_child_scans_per_s")
+        rows.append(f"| ≥ {TARGET_BATCH_CHILDREN:,} child scans/s through batches, 0 errors | {num(children)} child "
+                    f"scans/s, {failures(r)} failed batches | `{r['label']}` | "
+                    f"{verdict(children is not None and children >= TARGET_BATCH_CHILDREN and failures(r) == 0)} |")
+    return rows
 
 
 def servers_section(runs: list[dict]) -> str:
@@ -278,8 +561,9 @@ def main() -> None:
     w("")
     w(f"**Bench-only setting:** `RATE_LIMIT_LOGIN={settings.get('login_rate')}` — every locust user comes from "
       "127.0.0.1, and the default 10/min per IP would refuse the few real logins in the mix. The scan and API "
-      "rate limits keep their defaults (1000/min and 3000/min per user) except in the capacity runs, where one "
-      "locust user stands for many clients (raised there to 1,000,000/min; the limiter still runs).")
+      "rate limits keep their defaults (1000/min and 3000/min per user) in the mixed load and the pace stage, and "
+      "are raised to 1,000,000/min in the closed-loop runs (capacity, latency, builds, batch), where one locust "
+      "user stands for many clients and a batch counts every item (the limiter still runs).")
     w("")
 
     # --- targets -------------------------------------------------------------------------
@@ -345,6 +629,8 @@ def main() -> None:
         w(f"| ≥ 400 scans/s sustained, 0 errors | {'; '.join(parts)} | {where} | {verdict(ok)} |")
     else:
         w("| ≥ 400 scans/s sustained | no run | – | n/a |")
+    for line in issue16_targets(by_stage, settings):
+        w(line)
     w("")
     w("A scan endpoint is `POST /api/v1/scans/parent/`, `/child/`, `/undo/` and `/api/v1/bills/<id>/parents/`. "
       "Scans/s counts parent and child scan requests (duplicates and retries included).")
@@ -385,20 +671,22 @@ def main() -> None:
           f"{c0['duration']} s each, `{c0['size']}`)")
         w("")
         w("`/health/` touches neither the database nor the cache: it is what the stack (gunicorn + Django "
-          "middleware) costs. Every other endpoint alone, same loop; reads are uncached (the cache generation is "
-          "bumped before each request, as a write would).")
+          "middleware) costs. Every other endpoint alone, same loop. Reads of a bag (the bag API, the lookup page) "
+          "name a bag not read before in the run, so that no build serves them from a cache; stats, the scans "
+          "list and the other reads are served as the build serves them (this one caches no API read; builds "
+          "before issue 16 cached them until the next write): the *cache hits* column gives the hit ratio of "
+          "each read the app counts.")
         w("")
-        w("| endpoint | req/s | ratio to floor | p50 | p95 | p99 | failures | CPU % gunicorn / postgres / redis / "
-          "locust / other | CPU ms/req gunicorn + postgres |")
-        w("|---|---:|---:|---:|---:|---:|---:|---|---:|")
+        w("| endpoint | req/s | ratio to floor | p50 | p95 | p99 | failures | cache hits | CPU % gunicorn / postgres / "
+          "redis / locust / other | CPU ms/req gunicorn + postgres |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
         for r in capacity:
-            main_rows = [e for e in r["endpoints"] if e["name"] != "/api/v1/scans/parent/"] or r["endpoints"]
-            e = max(main_rows, key=lambda e: e["count"]) if main_rows else None
+            e = main_row(r)
             if not e:
                 continue
             ratio = f"{e['rps'] / floor:.2f}" if floor else "–"
             w(f"| {e['method']} `{e['name']}` | {e['rps']:.0f} | {ratio} | {ms(e['p50'])} | {ms(e['p95'])} | "
-              f"{ms(e['p99'])} | {failures(r)} | {cpu(r)} | {cpu_per_request(r)} |")
+              f"{ms(e['p99'])} | {failures(r)} | {hit_ratio(r)} | {cpu(r)} | {cpu_per_request(r)} |")
         w("")
 
     # --- steps ----------------------------------------------------------------------------
@@ -420,6 +708,11 @@ def main() -> None:
               f"{server_errors(r)} | {r.get('pg_max_ours', '–')} ({r.get('pg_mean_ours', '–')}) | {cpu(r)} | "
               f"{cpu_per_request(r)} |")
         w("")
+        if any(r.get("cache_reads") is not None for r in steps):
+            w("Cache hit ratio while measured. " + CACHE_TEXT)
+            w("")
+            out.extend(cache_lines(steps))
+            w("")
         for r in steps:
             mix = ", ".join(f"{k.replace('User', '').lower()} {v}" for k, v in sorted(r.get("users_started", {}).items()))
             tally = ", ".join(f"{k} {v}" for k, v in sorted(r.get("tally", {}).items()))
@@ -435,7 +728,9 @@ def main() -> None:
         w(f"## Scale check ({scale[0]['users']} users, {scale[0]['duration']} s per size, uncached)")
         w("")
         w("The same requests at each data size (`ScaleUser`: bag lookup, child scan into a fresh parent, stats, "
-          "newest scans), every read uncached. Cost should not grow with the number of bags.")
+          "newest scans); each lookup names a bag not read before in the run (uncached), the other reads are "
+          "served as the app serves them while the child scans change the data. Cost should not grow with the "
+          "number of bags.")
         w("")
         header = "| endpoint | " + " | ".join(f"{r['size']} ({num(r.get('bags'))} bags) p50 / p95 / p99" for r in scale)
         w(header + " | p95 largest ÷ smallest |")
@@ -461,6 +756,12 @@ def main() -> None:
     builds = by_stage.get("builds", [])
     if builds:
         w(builds_section(builds, settings, floor_run, floor))
+    pace = by_stage.get("pace", [])
+    if pace:
+        w(pace_section(pace, settings))
+    batch = by_stage.get("batch", [])
+    if batch:
+        w(batch_section(batch, settings))
     # --- several app servers, the import job ------------------------------------------------
     servers = sorted(by_stage.get("servers", []), key=lambda r: r.get("app_servers", 1))
     if servers:
@@ -518,14 +819,17 @@ def main() -> None:
       "idempotency records, bills, bill places, audit rows, sessions, tokens), then rewrites the statistics "
       "counters (`recount_stats --repair`'s code): each run starts from the seeded data, and repeated runs "
       "never run out of the ~200k parent codes. Each run gets a fresh gunicorn and its own cache key prefix.")
-    w("- **Uncached reads** (capacity and scale runs): locust increments the app's cache generation key in "
-      "Redis before each read, exactly what any write does, so every cached read is rebuilt from PostgreSQL.")
+    w("- **Uncached reads** (capacity, scale, latency and builds runs): each bag read names a bag not read "
+      "before in the run (from a sample of 50,000 codes; a run that uses the sample up says so in its tally), so "
+      "that no build answers it from a cache; stats and the scans list are served as the build serves them. "
+      + CACHE_TEXT)
     w("- **Server errors**: 5xx answers logged by Django plus gunicorn worker timeouts, from each run's "
       "gunicorn.log (a 5xx is always a bug, API.md).")
     w("- **Samplers**: pg_stat_activity (connections of this server, by application_name, and of all clients to "
       "the bench database) and /proc CPU times every second; CPU is in % of one core (so the machine has "
       f"{settings.get('cores', 2) * 100}); *other* is the machine's busy time not spent by gunicorn, postgres, "
-      "redis or locust — other work on a shared machine.")
+      "redis or locust — other work on a shared machine, including *steal* (shown when not 0: time the "
+      "hypervisor gave to other machines, and processes this one cannot see).")
     w("")
     child_cap = next((r for r in capacity if endpoint(r, "/api/v1/scans/child/")), None)
     if child_cap and child_cap.get("cpu_pct") and child_cap.get("aggregate", {}).get("rps"):
@@ -559,20 +863,21 @@ def main() -> None:
         w("## One request at a time (1 client, closed loop, reads uncached)")
         w("")
         w("How long a request takes when nothing queues: one locust user calls the endpoint again as soon as "
-          "the answer arrives; every read is rebuilt from PostgreSQL (the cache generation is bumped before "
-          "each call, as a write does). Main data set, on the worker configuration gunicorn_production.py "
+          "the answer arrives; each bag read names a bag not read before (uncached), the stats and the scans "
+          "list are served as the app serves them (cache hits in the last column). Main data set, on the worker "
+          "configuration gunicorn_production.py "
           f"deploys by default ({', '.join(sorted({r['config'] for r in latency}))}): keep-alive connections, "
           "as phones behind a proxy get.")
         w("")
-        w("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | failures |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        w("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | failures | cache hits (run) |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for run in latency:
             for row in run.get("endpoints", []):
                 if not row.get("count"):
                     continue
                 w(f"| {row.get('method', '')} `{row['name']}` | {row['count']} | {num(row.get('rps'))} | "
                   f"{ms(row['p50'])} | {ms(row['p95'])} | {ms(row['p99'])} | {ms(row.get('max'))} | "
-                  f"{row.get('failures', 0)} |")
+                  f"{row.get('failures', 0)} | {hit_ratio(run)} |")
         w("")
     pages = results.parent / "pages.md"
     if pages.exists():

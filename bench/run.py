@@ -10,25 +10,48 @@ Stages (BENCH_STAGES, default all, in this order):
              of BENCH_CLASSES; the best (no errors, then lowest scan p95/p99) is used for
              the stages after it (BENCH_WORKERS forces one and skips this stage).
 2. capacity  the framework floor (/health/, no database, no cache) and each endpoint of
-             BENCH_CAPACITY_ENDPOINTS alone, closed loop (no think time), reads uncached;
-             each endpoint's throughput is reported as a ratio to the floor.
+             BENCH_CAPACITY_ENDPOINTS alone (also: parent, undo, bill_parents), closed loop
+             (no think time); bag reads uncached (each names a bag not read before in the
+             run, so no build answers it from a cache), the others served as the build
+             serves them (this one caches no API read; the hit ratio of what it does cache,
+             from /metrics, is reported); throughput as a ratio to the floor.
 3. steps     the mixed load at each of BENCH_USERS users (PostgreSQL connections sampled).
-4. scale     lookup, child scan, stats and scans list, uncached, at every size of
+4. scale     lookup (uncached), child scan, stats and scans list at every size of
              BENCH_SIZES: the cost must not grow with the data.
-4b. latency one client, closed loop, uncached: stats, scans list, lookup and child scan at
+4b. latency one client, closed loop, bag reads uncached: stats, scans list, lookup and child scan at
              the main size (the time one request takes when nothing queues), on the
              configuration gunicorn_production.py deploys by default (BENCH_LATENCY_WORKERS),
              whatever stage 1 chose: a sync worker closes the connection after every
              answer, so one client would time a new TCP connection per request.
-4c. builds  the same closed-loop scan runs (BENCH_BUILDS_ENDPOINTS) on an older build,
+4c. builds  the same closed-loop runs (BENCH_BUILDS_ENDPOINTS: the /health/ floor and every
+             scan endpoint — child, parent, undo, bill_parents) on an older build,
              BENCH_BASELINE (a git ref, checked out into bench/tmp/build-<sha> with
              `git worktree`, run on a database seeded by its own code,
              tt_bench_<main>_<sha>) and on this one, interleaved BENCH_BUILDS_REPEAT
-             times, and on this one with tracing on (spans to a local OTLP sink): CPU per
-             request before and after, in one run on one machine.
-4d. servers the mixed load through nginx (Debian's) to one app server, then to two
+             times, and on this one with tracing on (spans to a local OTLP sink) for the
+             endpoints of BENCH_BUILDS_TRACED: per endpoint and build, requests/s, ratio to
+             that build's floor, p50/p95/p99, gunicorn + PostgreSQL CPU ms per request,
+             new/old, against issue 16's targets (child scan ≥ 0.30 × floor, ≤ 5.5 ms CPU).
+             Logging as deployed (INFO, access log); scan and API rate limits raised.
+4d. pace     people at human pace on the deployed configuration (BENCH_PACE_WORKERS):
+             BENCH_PACE_OPERATORS operators (the mixed load's OperatorUser: a parent, then
+             a child scan every BENCH_SCAN_WAIT, session + CSRF) and BENCH_PACE_VIEWERS
+             dispatchers reading (bag lookups, stats, pages of scans, BENCH_VIEW_WAIT apart)
+             for BENCH_PACE_DURATION, rate limits as deployed: scan p50/p95/p99, errors,
+             viewer p95 against scan p95 < 50 ms, p99 < 100 ms, 0 errors. When p95 misses,
+             again with each smaller count of BENCH_PACE_STEPS until one meets it. The
+             app's cache hit ratio per cached read (/metrics, `tracetrack_cache_reads_total`)
+             over the measured part of the run (also for the mixed-load steps).
+4e. batch    BENCH_BATCH_USERS operators' offline queues in a closed loop, each
+             `POST /api/v1/scans/batch/` filling one fresh parent (BENCH_BATCH_PARENT=item:
+             parent + 29 children in the batch; separate: parent scan alone, then 30),
+             BENCH_BATCH_DURATION, scan and API rate limits raised (a batch counts every
+             item): batches/s, child scans/s (successful child items; target ≥ 2,000),
+             p50/p95/p99 per batch, errors. A build without the endpoint (404/405) is
+             reported as such.
+4f. servers the mixed load through nginx (Debian's) to one app server, then to two
              (BENCH_SERVERS_WORKERS each): throughput with one and with two.
-4e. import   a BENCH_IMPORT_ROWS-row file through the background-job path (a Celery
+4g. import   a BENCH_IMPORT_ROWS-row file through the background-job path (a Celery
              worker checks it, then commits it: bench/import_job.py); its rows are
              removed again afterwards.
 5. explain   bench/explain.py: EXPLAIN (ANALYZE, BUFFERS) of every hot request path's
@@ -42,8 +65,14 @@ Stages (BENCH_STAGES, default all, in this order):
 Every locust run: bench/prepare.py (deletes the previous runs' bench data, makes sessions
 and tokens), a fresh gunicorn (own CACHE_KEY_PREFIX and PGAPPNAME), wait for /health/,
 locust headless (statistics reset BENCH_WARMUP s after the last user started), samplers
-(pg_stat_activity and /proc CPU, every second), gunicorn stopped. Raw output goes to
+(pg_stat_activity and /proc CPU, every second), the app's cache counters read from /metrics
+when locust's statistics are reset and when it stops, gunicorn stopped. Raw output goes to
 bench/tmp/<timestamp>/, one folder per run, and results.json there.
+
+Durations at the defaults, measured at 1M bags (a run costs 20-30 s more than its
+BENCH_*_DURATION: prepare, gunicorn start, ramp, warm-up, stop): builds ~21 min (22 runs of
+30 s; the first time also ~2 min to seed the baseline's database), pace ~1.5 min per
+operator count (up to 3 counts, ~4.5 min, when 200 and 150 miss p95), batch ~50 s.
 
 Knobs (environment, defaults in brackets):
   BENCH_SIZES ["100k 1m 5m"]   BENCH_MAIN [1m, else the first size]: the database of stages 1-3
@@ -55,14 +84,25 @@ Knobs (environment, defaults in brackets):
   BENCH_SCALE_USERS [10]       BENCH_SCALE_DURATION [30s]
   BENCH_LATENCY_ENDPOINTS ["stats scans lookup child"]   BENCH_LATENCY_DURATION [20s]
   BENCH_LATENCY_WORKERS [gevent:<cores>x1000, gunicorn_production.py's default]
-  BENCH_BASELINE [the commit before this session's work, see BASELINE]  BENCH_BUILDS_ENDPOINTS ["child"]
+  BENCH_BASELINE [e1e4302, the last commit before issue 16, see BASELINE]
+  BENCH_BUILDS_ENDPOINTS ["health child parent undo bill_parents"]   BENCH_BUILDS_TRACED ["child"]
   BENCH_BUILDS_REPEAT [2]   BENCH_BUILDS_DURATION [30s]   BENCH_BUILDS_USERS [32]
+  BENCH_BILL_SIZE [40]: parents per bill in the bill_parents runs (the seed leaves ~1,460
+               parents of 1M bags off bills; users × this must stay below that)
+  BENCH_PACE_OPERATORS [200]   BENCH_PACE_VIEWERS [40]   BENCH_PACE_DURATION [60s]
+  BENCH_SCAN_WAIT [1-3 in the pace stage; when set it also paces the mixed load's
+               operators, whose default is 0.4-0.8]   BENCH_VIEW_WAIT [2-5]
+  BENCH_PACE_STEPS ["150 100"]: operator counts tried, largest first, while p95 misses
+  BENCH_PACE_WORKERS [gevent:<cores>x1000, gunicorn_production.py's default]
+  BENCH_BATCH_USERS [16]   BENCH_BATCH_DURATION [30s]   BENCH_BATCH_PARENT [item]
+  BENCH_BATCH_WORKERS [gevent:<cores>x1000, gunicorn_production.py's default]
   BENCH_SERVERS_USERS [200]   BENCH_SERVERS_WORKERS [gevent:1x1000]   BENCH_SERVERS_DURATION [45s]
   BENCH_IMPORT_ROWS [100000]
   BENCH_RESUME [unset]: the name of an earlier run's folder under bench/tmp; its runs are kept
                and this invocation's stages are added to them, a run with the label of an
                earlier one replacing it (e.g. BENCH_STAGES="latency report")
-  BENCH_STAGES ["setup compare capacity steps scale latency builds servers import explain profile pages report"]   BENCH_GEVENT_POOL [8]
+  BENCH_STAGES ["setup compare capacity steps scale latency builds pace batch servers import explain profile
+               pages report"]   BENCH_GEVENT_POOL [8]
   BENCH_PG [postgres://postgres@127.0.0.1:5432]   BENCH_REDIS [redis://127.0.0.1:6379/0]
 """
 
@@ -133,12 +173,13 @@ CAPACITY_USERS = int(env("BENCH_CAPACITY_USERS", "32"))
 CAPACITY_DURATION = seconds(env("BENCH_CAPACITY_DURATION", "20s"))
 SCALE_USERS = int(env("BENCH_SCALE_USERS", "10"))
 SCALE_DURATION = seconds(env("BENCH_SCALE_DURATION", "30s"))
-STAGES = env("BENCH_STAGES",
-              "setup compare capacity steps scale latency builds servers import explain profile pages report").split()
-# The build the builds stage compares with: main as it landed before the observability work
-# (issue 13), so the report shows what logs, metrics and the breaker cost per scan.
-BASELINE = env("BENCH_BASELINE", "b89b96a")
-BUILDS_ENDPOINTS = env("BENCH_BUILDS_ENDPOINTS", "child").split()
+STAGES = env("BENCH_STAGES", "setup compare capacity steps scale latency builds pace batch servers import explain "
+                             "profile pages report").split()
+# The build the builds stage compares with: main as it landed before issue 16 (the scan path
+# at a third of its cost, batch scans), so the report shows what that work changed per scan.
+BASELINE = env("BENCH_BASELINE", "e1e4302")
+BUILDS_ENDPOINTS = env("BENCH_BUILDS_ENDPOINTS", "health child parent undo bill_parents").split()
+BUILDS_TRACED = env("BENCH_BUILDS_TRACED", "child").split()
 BUILDS_REPEAT = int(env("BENCH_BUILDS_REPEAT", "2"))
 BUILDS_DURATION = seconds(env("BENCH_BUILDS_DURATION", "30s"))
 BUILDS_USERS = int(env("BENCH_BUILDS_USERS", "32"))
@@ -146,6 +187,22 @@ SERVERS_USERS = int(env("BENCH_SERVERS_USERS", "200"))
 SERVERS_WORKERS = env("BENCH_SERVERS_WORKERS", "gevent:1x1000")
 SERVERS_DURATION = seconds(env("BENCH_SERVERS_DURATION", "45s"))
 IMPORT_ROWS = int(env("BENCH_IMPORT_ROWS", "100000"))
+DEPLOYED_WORKERS = f"gevent:{os.cpu_count() or 2}x1000"  # gunicorn_production.py's default
+PACE_OPERATORS = int(env("BENCH_PACE_OPERATORS", "200"))
+PACE_VIEWERS = int(env("BENCH_PACE_VIEWERS", "40"))
+PACE_DURATION = seconds(env("BENCH_PACE_DURATION", "60s"))
+PACE_SCAN_WAIT = env("BENCH_SCAN_WAIT", "1-3")
+VIEW_WAIT = env("BENCH_VIEW_WAIT", "2-5")
+PACE_STEPS = [int(n) for n in env("BENCH_PACE_STEPS", "150 100").split()]
+PACE_WORKERS = env("BENCH_PACE_WORKERS", DEPLOYED_WORKERS)
+BATCH_USERS = int(env("BENCH_BATCH_USERS", "16"))
+BATCH_DURATION = seconds(env("BENCH_BATCH_DURATION", "30s"))
+BATCH_PARENT = env("BENCH_BATCH_PARENT", "item")
+BATCH_WORKERS = env("BENCH_BATCH_WORKERS", DEPLOYED_WORKERS)
+BILL_SIZE = env("BENCH_BILL_SIZE", "40")
+# Scan and API rate limits out of the way: one locust user stands for many clients (and a
+# batch counts every item); the limiter still runs.
+UNLIMITED = {"RATE_LIMIT_SCAN": "1000000/m", "RATE_LIMIT_API": "1000000/m"}
 GEVENT_POOL = int(env("BENCH_GEVENT_POOL", "8"))
 LOGIN_RATE = "100000/m"  # all locust users share 127.0.0.1; see the report
 
@@ -268,7 +325,10 @@ class Server:
             "GUNICORN_WORKER_CLASS": config["class"], "GUNICORN_WORKERS": str(config["workers"]),
             "GUNICORN_THREADS": str(config["threads"]), "GUNICORN_WORKER_CONNECTIONS": str(config["connections"]),
             "GUNICORN_BIND": f"127.0.0.1:{self.port}", "DB_POOL_MAX": str(config["pool_max"]),
-            "DB_POOL_MIN": str(config["pool_min"]), "PGAPPNAME": appname, **extra,
+            "DB_POOL_MIN": str(config["pool_min"]), "PGAPPNAME": appname,
+            # This server's own metrics files (gunicorn_production.py empties the folder at
+            # start): the shared default under /tmp would mix in any other server's.
+            "PROMETHEUS_MULTIPROC_DIR": str(rundir / "prometheus"), **extra,
         })
         rundir.mkdir(parents=True, exist_ok=True)
         self.log = rundir / "gunicorn.log"
@@ -411,11 +471,13 @@ def proc_stats() -> dict[int, tuple[str, int, float]]:
     return found
 
 
-def machine_times() -> tuple[float, float]:
+def machine_times() -> tuple[float, float, float]:
+    """Seconds of CPU time since boot: all, idle (with iowait) and stolen by the hypervisor."""
     with open("/proc/stat") as fh:
         values = [int(v) for v in fh.readline().split()[1:]]
     idle = values[3] + values[4]
-    return sum(values) / clock_ticks(), idle / clock_ticks()
+    steal = values[7] if len(values) > 7 else 0
+    return sum(values) / clock_ticks(), idle / clock_ticks(), steal / clock_ticks()
 
 
 def descendants(root: int, procs: dict) -> set[int]:
@@ -469,7 +531,7 @@ class Sampler(threading.Thread):
                 seen = current
                 first = False
                 cpu = dict(totals)
-                cpu["machine_total"], cpu["machine_idle"] = machine_times()
+                cpu["machine_total"], cpu["machine_idle"], cpu["machine_steal"] = machine_times()
                 self.samples.append({"t": time.time(), "pg_ours": ours, "pg_all": total, "cpu": cpu})
                 self.done.wait(1.0)
 
@@ -493,8 +555,11 @@ class Sampler(threading.Thread):
             idle = last["cpu"]["machine_idle"] - first["cpu"]["machine_idle"]
             cores = os.cpu_count() or 1
             cpu["machine_busy"] = round(100 * cores * (total - idle) / total) if total else 0
+            steal = last["cpu"].get("machine_steal", 0) - first["cpu"].get("machine_steal", 0)
             cpu["other"] = max(0, cpu["machine_busy"] - sum(v for k, v in cpu.items() if k != "machine_busy"))
             cpu["cores"] = cores
+            # Part of "other": time the hypervisor gave to other machines (a noisy neighbour).
+            cpu["steal"] = round(100 * cores * steal / total) if total else 0
             result["cpu_pct"] = cpu  # % of one core; machine_busy is out of cores × 100
         return result
 
@@ -550,17 +615,18 @@ RESULTS_FILE: Path
 SECRET_KEY = secrets.token_urlsafe(50)
 INVOCATION = env("BENCH_RESUME", datetime.now().strftime("%Y%m%d-%H%M%S"))
 # Cache key prefixes are unique to this process too: a resumed stage must not find the cache
-# (cached session users, read generations) its earlier run left under the same label.
+# (cached session users, cached reads) its earlier run left under the same label.
 CACHE_RUN = f"bench_{INVOCATION}_{secrets.token_hex(3)}".replace("-", "_")
 OUT = TMP / INVOCATION
 LATENCY_ENDPOINTS = env("BENCH_LATENCY_ENDPOINTS", "stats scans lookup child").split()
 LATENCY_DURATION = seconds(env("BENCH_LATENCY_DURATION", "20s"))
-LATENCY_WORKERS = env("BENCH_LATENCY_WORKERS", f"gevent:{os.cpu_count() or 2}x1000")
+LATENCY_WORKERS = env("BENCH_LATENCY_WORKERS", DEPLOYED_WORKERS)
 
 
 def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list[str], users: int, duration: int,
                extra_env: dict | None = None, locust_env: dict | None = None, spawn_rate: float | None = None,
-               root: Path = BASE, db: str | None = None, build: str | None = None, servers: int = 0) -> dict:
+               root: Path = BASE, db: str | None = None, build: str | None = None, servers: int = 0,
+               meta: dict | None = None) -> dict:
     """prepare → gunicorn → locust (+ samplers) → stop; the run's figures. `root` is the
     checkout whose code serves (and prepares) the run, on database `db`. With `servers`,
     that many app servers run behind nginx (Debian's), which locust talks to."""
@@ -575,9 +641,11 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
 
     prep_env = django_env(db, prefix)
     prep_env.update(extra_env)
+    # Uncached bag reads name bags not read before in the run: a larger sample of codes.
+    sample = ["--sample", "50000"] if (locust_env or {}).get("BENCH_UNCACHED") == "1" and root == BASE else []
     subprocess.run([PY, str(root / "bench" / "prepare.py"), "--out", str(rundir / "data.json"),
-                    "--users", str(max(USERS + [COMPARE_USERS, 10])),
-                    "--admins", str(max(64, CAPACITY_USERS, SCALE_USERS))],
+                    "--users", str(max(USERS + [COMPARE_USERS, PACE_OPERATORS, BATCH_USERS, 10])),
+                    "--admins", str(max(64, CAPACITY_USERS, SCALE_USERS, BUILDS_USERS)), *sample],
                    cwd=root, env=prep_env, check=True, stdout=open(rundir / "prepare.log", "w"),  # noqa: SIM115
                    stderr=subprocess.STDOUT)
     data = json.loads((rundir / "data.json").read_text())
@@ -594,14 +662,14 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
                     "commit": build or SETTINGS["commit"], "build": build or "this",
                     "db": db, "size": size,
                     "bags": data.get("bags"), "users": users, "classes": classes, "duration": duration,
-                    "env": {**extra_env, **(locust_env or {})}}
+                    "env": {**extra_env, **(locust_env or {})}, **(meta or {})}
     try:
         ramp = math.ceil(users / spawn_rate)
         total = ramp + WARMUP + duration + 1
         lenv = dict(os.environ)
         lenv.update({"BENCH_DATA": str(rundir / "data.json"), "BENCH_MARKS": str(rundir / "marks.json"),
                      "BENCH_WARMUP": str(WARMUP), "BENCH_CACHE_PREFIX": prefix, "REDIS_URL": REDIS,
-                     **(locust_env or {})})
+                     "BENCH_BILL_SIZE": BILL_SIZE, **(locust_env or {})})
         command = [LOCUST, "-f", LOCUSTFILE, "--headless", "--host", target, "-u", str(users),
                    "-r", str(spawn_rate), "-t", f"{int(total)}s", "--csv", str(rundir / "locust"),
                    "--csv-full-history", "--only-summary", "--exit-code-on-error", "0",
@@ -641,10 +709,18 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
     result["tally"] = marks.get("tally", {})
     result["users_started"] = marks.get("users", {})
     result["parents_left"] = marks.get("parents_left")
+    result["viewer_ms"] = marks.get("viewer_ms")
+    result["billable_listed"] = marks.get("marks", {}).get("billable_listed")
+    # With several servers behind nginx /metrics answers for one of them: not the run's.
+    result["cache_reads"] = cache_reads_delta(marks.get("cache_reads", {})) if not servers or servers == 1 else None
     result["window"] = [start, end]
     result["measured_s"] = round(end - start, 1) if start else None
     scan_rows = [e for e in result["endpoints"] if e["method"] == "POST" and e["name"] in SCAN_NAMES]
     result["scans_per_s"] = round(sum(e["rps"] for e in scan_rows), 1)
+    if "BatchUser" in classes:  # scans/s: the successful child items of the batches
+        batch_items = result["tally"].get("batch child items ok", 0)
+        result["batch_child_scans_per_s"] = round(batch_items / result["measured_s"], 1) if result["measured_s"] else None
+        result["scans_per_s"] = result["batch_child_scans_per_s"] or 0
     result["scans_per_s_min10"] = sustained(read_csv(rundir / "locust_stats_history.csv"), SCAN_NAMES, start)
     result.update(sampler.summary(start, end))
     result["server"] = {key: sum(s.problems()[key] for s in app_servers) for key in server.problems()}
@@ -708,26 +784,66 @@ def builds_stage(config: dict) -> None:
     ensure_database(MAIN, name=base_db, root=root, build=sha)
     # Logging as deployed (INFO: a request line and an access line per request), not the
     # other stages' WARNING: what logging costs is part of what is compared.
-    unlimited = {"RATE_LIMIT_SCAN": "1000000/m", "RATE_LIMIT_API": "1000000/m", "LOG_LEVEL": "INFO",
-                 "GUNICORN_ACCESSLOG": "-"}
+    deployed_logs = {**UNLIMITED, "LOG_LEVEL": "INFO", "GUNICORN_ACCESSLOG": "-"}
     sink = OtlpSink()
     sink.start()
     try:
         for endpoint in BUILDS_ENDPOINTS:
             for n in range(1, BUILDS_REPEAT + 1):
-                for build, kwargs, extra in (
-                    (sha, {"root": root, "db": base_db}, {}),
-                    (None, {}, {}),
-                    (None, {}, {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.url}),
-                ):
-                    name = "before" if build else ("after-traced" if extra else "after")
+                variants = [("before", sha, {"root": root, "db": base_db}, {}), ("after", None, {}, {})]
+                if endpoint in BUILDS_TRACED:
+                    variants.append(("after-traced", None, {}, {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.url}))
+                for name, build, kwargs, extra in variants:
                     locust_run(label=f"builds-{endpoint}-{name}-{n}", stage="builds", config=config, size=MAIN,
                                classes=["CapacityUser"], users=BUILDS_USERS, duration=BUILDS_DURATION,
-                               extra_env={**unlimited, **extra}, build=build,
-                               locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"}, **kwargs)
+                               extra_env={**deployed_logs, **extra}, build=build,
+                               locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"},
+                               meta={"endpoint": endpoint, "variant": name, "repeat": n}, **kwargs)
     finally:
         sink.server.shutdown()
 
+
+def pace_stage() -> None:
+    """Operators at human pace and people reading, on the deployed configuration; when scan
+    p95 misses 50 ms, again with fewer operators (BENCH_PACE_STEPS) until one count meets it."""
+    config = parse_config(PACE_WORKERS)
+    counts = [PACE_OPERATORS] + sorted((n for n in PACE_STEPS if 0 < n < PACE_OPERATORS), reverse=True)
+    for operators in counts:
+        result = locust_run(label=f"pace-{operators}", stage="pace", config=config, size=MAIN,
+                            classes=["PaceOperatorUser", "ViewerUser"], users=operators + PACE_VIEWERS,
+                            duration=PACE_DURATION,
+                            locust_env={"BENCH_PACE_OPERATORS": str(operators), "BENCH_PACE_VIEWERS": str(PACE_VIEWERS),
+                                        "BENCH_SCAN_WAIT": PACE_SCAN_WAIT, "BENCH_VIEW_WAIT": VIEW_WAIT},
+                            meta={"operators": operators, "viewers": PACE_VIEWERS, "scan_wait": PACE_SCAN_WAIT})
+        p95 = scan_p(result, "p95")
+        log(f"pace-{operators}: scan p95 {p95:.0f} ms, p99 {scan_p(result, 'p99'):.0f} ms, "
+            f"viewer p95 {(result.get('viewer_ms') or {}).get('p95', '–')} ms")
+        if p95 < 50:
+            break
+
+
+def batch_stage() -> None:
+    result = locust_run(label="batch", stage="batch", config=parse_config(BATCH_WORKERS), size=MAIN,
+                        classes=["BatchUser"], users=BATCH_USERS, duration=BATCH_DURATION, extra_env=UNLIMITED,
+                        locust_env={"BENCH_BATCH_PARENT": BATCH_PARENT}, meta={"batch_parent": BATCH_PARENT})
+    missing = {k: v for k, v in result.get("tally", {}).items() if k.startswith("batch endpoint answered")}
+    if missing:
+        log(f"batch: POST /api/v1/scans/batch/ is not on this build ({', '.join(missing)})")
+    else:
+        log(f"batch: {result.get('batch_child_scans_per_s')} child scans/s")
+
+
+def cache_reads_delta(scrapes: dict) -> dict:
+    """The app's cached-read counters over the measured part of a run, per read name:
+    {"reads": {read: {"hit": n, "miss": n}}}, or {"error": why}."""
+    start, end = scrapes.get("start") or {}, scrapes.get("end") or {}
+    if "error" in end or "error" in start or not end:
+        return {"error": end.get("error") or start.get("error") or "not read"}
+    reads = {}
+    for name, outcomes in end.get("reads", {}).items():
+        before = start.get("reads", {}).get(name, {})
+        reads[name] = {outcome: round(value - before.get(outcome, 0.0)) for outcome, value in outcomes.items()}
+    return {"reads": reads}
 
 
 def scan_p(result: dict, key: str) -> float:
@@ -744,6 +860,9 @@ def choose(results: list[dict]) -> dict:
 
 
 SETTINGS: dict = {}
+# Settings of one stage: a resumed bench keeps the earlier run's unless this one runs the stage.
+STAGE_SETTINGS = {"builds_endpoints": "builds", "builds_traced": "builds", "bill_size": "builds", "pace": "pace",
+                  "batch": "batch"}
 OUTPUTS = ("REPORT.md", "EXPLAIN.md", "PROFILE.md", "chart.png")  # what a run writes into bench/
 
 
@@ -760,7 +879,12 @@ def main() -> None:
         "warmup": WARMUP, "classes": CLASSES, "compare_users": COMPARE_USERS, "compare_duration": COMPARE_DURATION,
         "capacity_endpoints": CAPACITY_ENDPOINTS, "capacity_users": CAPACITY_USERS,
         "capacity_duration": CAPACITY_DURATION, "scale_users": SCALE_USERS, "scale_duration": SCALE_DURATION,
-        "stages": STAGES, "login_rate": LOGIN_RATE, "baseline": BASELINE, "gevent_pool": GEVENT_POOL, "started": datetime.now().isoformat(timespec="seconds"),
+        "stages": STAGES, "login_rate": LOGIN_RATE, "baseline": BASELINE, "gevent_pool": GEVENT_POOL,
+        "builds_endpoints": BUILDS_ENDPOINTS, "builds_traced": BUILDS_TRACED, "bill_size": int(BILL_SIZE),
+        "pace": {"operators": PACE_OPERATORS, "viewers": PACE_VIEWERS, "duration": PACE_DURATION,
+                 "scan_wait": PACE_SCAN_WAIT, "view_wait": VIEW_WAIT, "steps": PACE_STEPS, "workers": PACE_WORKERS},
+        "batch": {"users": BATCH_USERS, "duration": BATCH_DURATION, "parent": BATCH_PARENT, "workers": BATCH_WORKERS},
+        "unlimited": UNLIMITED, "started": datetime.now().isoformat(timespec="seconds"),
         "cores": os.cpu_count(), "loadavg_before": os.getloadavg(),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BASE, capture_output=True,
                                  text=True).stdout.strip(),
@@ -773,7 +897,8 @@ def main() -> None:
         SETTINGS.update({key: value for key, value in resumed.get("settings", {}).items()
                          if key in ("chosen", "classes", "compare_users", "compare_duration", "capacity_endpoints",
                                     "capacity_users", "capacity_duration", "users", "duration", "sizes",
-                                    "scale_users", "scale_duration", "loadavg_before", "elapsed_s")})
+                                    "scale_users", "scale_duration", "loadavg_before", "elapsed_s")
+                         or (key in STAGE_SETTINGS and STAGE_SETTINGS[key] not in STAGES)})
     log(f"output in {OUT.relative_to(BASE)}")
     started = time.monotonic()
     if "setup" in STAGES:
@@ -793,7 +918,7 @@ def main() -> None:
     config = parse_config(chosen)
 
     if "capacity" in STAGES:
-        unlimited = {"RATE_LIMIT_SCAN": "1000000/m", "RATE_LIMIT_API": "1000000/m"}
+        unlimited = UNLIMITED
         for endpoint in CAPACITY_ENDPOINTS:
             locust_run(label=f"capacity-{endpoint}", stage="capacity", config=config, size=MAIN,
                        classes=["CapacityUser"], users=CAPACITY_USERS, duration=CAPACITY_DURATION,
@@ -810,13 +935,17 @@ def main() -> None:
         # One client, closed loop, reads uncached: how long one request takes when the server
         # is not queueing (what "answers in under 10 ms" means), at the main size, on the
         # configuration deployed by default.
-        unlimited = {"RATE_LIMIT_SCAN": "1000000/m", "RATE_LIMIT_API": "1000000/m"}
+        unlimited = UNLIMITED
         for endpoint in LATENCY_ENDPOINTS:
             locust_run(label=f"latency-{endpoint}", stage="latency", config=parse_config(LATENCY_WORKERS), size=MAIN,
                        classes=["CapacityUser"], users=1, duration=LATENCY_DURATION,
                        extra_env=unlimited, locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"})
     if "builds" in STAGES:
         builds_stage(config)
+    if "pace" in STAGES:
+        pace_stage()
+    if "batch" in STAGES:
+        batch_stage()
     if "servers" in STAGES:
         # Horizontal scaling: the same mixed load through nginx to one app server, then two.
         for count in (1, 2):

@@ -30,6 +30,7 @@ from scans.serializers import (
     request_fields,
     undo_body,
 )
+from stats.services import batched_counters
 from tracetrack import metrics
 from tracetrack.api.errors import error_body, service_error_body
 from tracetrack.api.idempotency import Answer, Raced, Use, answer, earlier_uses, fingerprint, replay, store
@@ -79,7 +80,10 @@ def run(user, raw_items: list) -> list[Answer]:
     items = [parse(raw, user) for raw in raw_items]
     for attempt in range(ATTEMPTS):
         try:
-            with transaction.atomic():
+            # The counters of every item are written once, at the end, in one sorted
+            # statement: applied item by item, two batches could take the same counter rows
+            # in opposite orders and deadlock.
+            with transaction.atomic(), batched_counters():
                 answers, outcomes = _apply(user, items)
         except (Raced, IntegrityError):
             # A twin stored an answer (or wrote a scan) with one of our scan_ids first:

@@ -40,8 +40,9 @@ where they are the intended outcome; anything else is a failure named `<status> 
 Requests are named by endpoint template, so the statistics aggregate per endpoint.
 
 Cached reads: with BENCH_UNCACHED=1 every bag read (lookup, lookup page) names a bag not
-read before in this run (the app caches reads per bag), so it is built from PostgreSQL;
-the other reads are served as the app serves them. The app's cache counters
+read before in this run, so that no build answers it from a cache (this one caches no API
+read; builds before issue 16 cached them per bag until the next write); the other reads are
+served as the build serves them. The app's cache counters
 (`tracetrack_cache_reads_total{read, outcome}` at /metrics) are read when the statistics
 are reset and when the run stops, into BENCH_MARKS (`cache_reads`): the hit ratio of the
 measured part of the run.
@@ -117,8 +118,8 @@ def all_codes() -> list[str]:
 
 
 def fresh_code() -> str:
-    """A bag not read before in this run, so that its cached read misses (the app caches
-    reads per bag). When the sample is used up it is read again, counted in the tally."""
+    """A bag not read before in this run, so that no build answers it from a cache. When
+    the sample is used up it is read again, counted in the tally."""
     if not FRESH:
         codes = all_codes()
         random.shuffle(codes)
