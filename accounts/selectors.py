@@ -75,6 +75,15 @@ def session_user_changed(user_id) -> None:
     cache.set(_session_user_key(user_id), _CHANGED, SESSION_USER_CHANGED_TTL)
 
 
+def area_users_changed(area_id) -> None:
+    """The area was renamed: its users' cached copies, and their tokens' (which hold the
+    user), show the old code. Two statements and one cache round trip, whatever the count."""
+    user_ids = list(User.objects.filter(dispatch_area_id=area_id).values_list("pk", flat=True))
+    hashes = ApiToken.objects.filter(user_id__in=user_ids).values_list("key_hash", flat=True)
+    cache.set_many({**{_session_user_key(pk): _CHANGED for pk in user_ids},
+                    **{_token_key(key_hash): _CHANGED for key_hash in hashes}}, SESSION_USER_CHANGED_TTL)
+
+
 # An API token, found by the hash of its secret on every request that carries it: cached the
 # same way, with its user (one round trip), replaced by the marker when the token is saved,
 # deleted or revoked, or its user changes (accounts.signals, accounts.services.token_revoke).

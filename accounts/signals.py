@@ -11,7 +11,7 @@ from django.dispatch import receiver
 
 from accounts.audit import audit
 from accounts.models import ApiToken, DispatchArea, User
-from accounts.selectors import session_user_changed, token_changed, tokens_of_user_changed
+from accounts.selectors import area_users_changed, session_user_changed, token_changed, tokens_of_user_changed
 from tracetrack import metrics
 from tracetrack.middleware import note_refresh
 
@@ -64,5 +64,5 @@ def forget_api_token(sender, instance, **kwargs):
 def forget_area_users(sender, instance, created, **kwargs):
     """A renamed area: its users' cached copies show its code."""
     if not created:
-        for user_id in User.objects.filter(dispatch_area=instance).values_list("pk", flat=True):
-            forget_session_user(User, User(pk=user_id))
+        area_users_changed(instance.pk)
+        transaction.on_commit(partial(area_users_changed, instance.pk))

@@ -81,3 +81,15 @@ def test_last_use_is_still_written(dispatcher):
     token, raw = token_create(user=dispatcher, name="t")
     bearer(raw).get("/api/v1/me/")
     assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
+
+
+def test_an_area_renamed_is_not_served_from_cached_users(dispatcher, admin_user):
+    from accounts.selectors import session_user, token_by_hash
+    from accounts.services import _hash_token, area_save
+
+    token, raw = token_create(user=dispatcher, name="t")
+    cache.delete_many([f"session-user:{dispatcher.pk}", f"api-token:{token.key_hash}"])
+    assert session_user(dispatcher.pk).dispatch_area.name == token_by_hash(_hash_token(raw)).user.dispatch_area.name
+    area_save(actor=admin_user, code=dispatcher.dispatch_area.code, name="Renamed", area=dispatcher.dispatch_area)
+    assert session_user(dispatcher.pk).dispatch_area.name == "Renamed"
+    assert token_by_hash(_hash_token(raw)).user.dispatch_area.name == "Renamed"

@@ -133,13 +133,6 @@ def update(model: type[Model], pks: Iterable[Any], *, into: Together | None = No
           [*params, *(meta.pk.get_db_prep_value(pk, connection) for pk in pks)], into, False)
 
 
-def execute(sql: str, params: Sequence[Any]) -> int:
-    """Run one statement; the number of rows it changed."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
