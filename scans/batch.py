@@ -33,8 +33,19 @@ from scans.serializers import (
 from stats.services import batched_counters
 from tracetrack import metrics
 from tracetrack.api.errors import error_body, service_error_body
-from tracetrack.api.idempotency import Answer, Raced, Use, answer, earlier_uses, fingerprint, replay, store
+from tracetrack.api.idempotency import (
+    Answer,
+    Raced,
+    Use,
+    answer,
+    earlier_uses,
+    fingerprint,
+    record_of,
+    replay,
+    store,
+)
 from tracetrack.errors import IdempotencyMismatch, ServiceError
+from tracetrack.models import IdempotencyRecord
 
 ACTIONS = {"parent": "scan.parent", "child": "scan.child", "undo": "scan.undo"}
 ATTEMPTS = 3  # a batch rolled back by twins runs again; the twins' answers are then replayed
@@ -101,7 +112,7 @@ def _apply(user, items: list[Item]) -> tuple[list[Answer], list[str]]:
     answers: list[Answer | None] = [item.invalid for item in items]
     outcomes = ["invalid" if item.invalid else "" for item in items]
     earlier = earlier_uses([item.scan_id for item in items if item.scan_id is not None])
-    used: dict[uuid.UUID, tuple[str, str, Answer]] = {}  # this batch's own uses
+    used: dict[uuid.UUID, IdempotencyRecord] = {}  # this batch's own uses, as their records will be
     uses: list[Use] = []
     index = 0
     while index < len(items):
@@ -111,7 +122,7 @@ def _apply(user, items: list[Item]) -> tuple[list[Answer], list[str]]:
             continue
         scan_id = item.scan_id
         if scan_id is not None and (scan_id in used or scan_id in earlier):
-            answers[index], outcomes[index] = _replayed(item, used.get(scan_id), earlier.get(scan_id))
+            answers[index], outcomes[index] = _replayed(item, used.get(scan_id) or earlier[scan_id])
             index += 1
             continue
         if item.kind == "child":
@@ -125,29 +136,18 @@ def _apply(user, items: list[Item]) -> tuple[list[Answer], list[str]]:
             answers[position], outcomes[position] = result, outcome
             done = items[position]
             if done.scan_id is not None:
-                used[done.scan_id] = (ACTIONS[done.kind], done.asked, result)
-                uses.append(Use(done.scan_id, ACTIONS[done.kind], done.asked, user, result))
+                use = Use(done.scan_id, ACTIONS[done.kind], done.asked, user, result)
+                used[done.scan_id] = record_of(use)
+                uses.append(use)
         index = positions[-1] + 1
     if not store(uses):
         raise Raced
     return answers, outcomes
 
 
-def _replayed(item: Item, own, stored) -> tuple[Answer, str]:
-    if own is not None:
-        action, asked, first = own
-        same = action == ACTIONS[item.kind] and asked == item.asked
-        return (Answer(first.status, first.content, replayed=True), "replayed") if same else _mismatched()
-    again = replay(stored, ACTIONS[item.kind], item.asked)
+def _replayed(item: Item, earlier: IdempotencyRecord) -> tuple[Answer, str]:
+    again = replay(earlier, ACTIONS[item.kind], item.asked)
     return again, ("replayed" if again.replayed else IdempotencyMismatch.default_code)
-
-
-def _mismatched() -> tuple[Answer, str]:
-    return answer(_refuse_mismatch), IdempotencyMismatch.default_code
-
-
-def _refuse_mismatch():
-    raise IdempotencyMismatch()
 
 
 def _run_of_children(items: list[Item], start: int, used, earlier) -> list[int]:

@@ -200,6 +200,16 @@ def earlier_uses(scan_ids: "list[uuid.UUID]") -> dict[uuid.UUID, IdempotencyReco
     return found
 
 
+def record_of(use: Use) -> IdempotencyRecord:
+    """The record `store` writes for `use` (not saved)."""
+    return IdempotencyRecord(scan_id=use.scan_id, action=use.action, fingerprint=use.fingerprint,
+                             response=_response(use.answer))
+
+
+def _response(first: Answer) -> dict:
+    return {"status": first.status, "content": first.content.decode()}
+
+
 def store(uses: "list[Use]") -> bool:
     """Insert the records with their answers, in one statement; False when a twin's record
     is there first for any of them (or arrives while this waits: the primary key makes this
@@ -215,8 +225,7 @@ def store(uses: "list[Use]") -> bool:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = []
     for use in uses:
-        values = (use.scan_id, use.action, use.fingerprint, use.user.pk, now,
-                  {"status": use.answer.status, "content": use.answer.content.decode()})
+        values = (use.scan_id, use.action, use.fingerprint, use.user.pk, now, _response(use.answer))
         params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
     sql = (
         f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(uses))} "
