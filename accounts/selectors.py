@@ -56,18 +56,24 @@ def _session_user_key(user_id) -> str:
     return f"session-user:{user_id}"
 
 
+def _through_cache(key: str, read: str, kind: type, load):
+    """The cached `kind` instance under `key`, else `load()`'s, stored unless a change
+    marker is there (see above); counted in `tracetrack_cache_reads_total` as `read`."""
+    found = cache.get(key)
+    if isinstance(found, kind):
+        metrics.CACHE_READS.labels(read, "hit").inc()
+        return found
+    metrics.CACHE_READS.labels(read, "miss").inc()
+    value = load()
+    if value is not None and found is None:
+        cache.add(key, value, SESSION_USER_TTL)
+    return value
+
+
 def session_user(user_id) -> User | None:
     """The user a session names, as `ModelBackend.get_user` loads it, through the cache."""
-    key = _session_user_key(user_id)
-    found = cache.get(key)
-    if isinstance(found, User):
-        metrics.CACHE_READS.labels("session_user", "hit").inc()
-        return found
-    metrics.CACHE_READS.labels("session_user", "miss").inc()
-    user = User.objects.select_related("dispatch_area").filter(pk=user_id).first()
-    if user is not None and found is None:
-        cache.add(key, user, SESSION_USER_TTL)
-    return user
+    return _through_cache(_session_user_key(user_id), "session_user", User,
+                          lambda: User.objects.select_related("dispatch_area").filter(pk=user_id).first())
 
 
 def session_user_changed(user_id) -> None:
@@ -94,16 +100,10 @@ def _token_key(key_hash: str) -> str:
 def token_by_hash(key_hash: str) -> ApiToken | None:
     """The token whose secret hashes to `key_hash`, with its user, through the cache; None
     when there is none (usability is the caller's to judge)."""
-    key = _token_key(key_hash)
-    found = cache.get(key)
-    if isinstance(found, ApiToken):
-        metrics.CACHE_READS.labels("api_token", "hit").inc()
-        return found
-    metrics.CACHE_READS.labels("api_token", "miss").inc()
-    token = ApiToken.objects.select_related("user", "user__dispatch_area").filter(key_hash=key_hash).first()
-    if token is not None and found is None:
-        cache.add(key, token, SESSION_USER_TTL)
-    return token
+    return _through_cache(
+        _token_key(key_hash), "api_token", ApiToken,
+        lambda: ApiToken.objects.select_related("user", "user__dispatch_area").filter(key_hash=key_hash).first(),
+    )
 
 
 def tokens_of_user_changed(user_id) -> None:
