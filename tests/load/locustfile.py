@@ -347,6 +347,20 @@ class BenchUser(FastHttpUser):
         self.call("POST", "/logout/", "/logout/", expect=(302,), form={"csrfmiddlewaretoken": self.csrf})
         TALLY["logouts"] += 1
 
+    def follow(self, first: str, name: str, pages: int, pause=lambda: 0.2) -> None:
+        """Up to `pages` pages of a cursor-paginated list, `pause()` seconds apart."""
+        url, label = first, name
+        for _ in range(pages):
+            response = self.call("GET", url, label)
+            try:
+                url = response.json()["next"]
+            except (ValueError, KeyError, TypeError):
+                return
+            if not url:
+                return
+            label = name.split("?")[0] + "?cursor=[c]"
+            gevent.sleep(pause())
+
     def api_url(self, path: str) -> str:
         return f"/api/v1/{path}"
 
@@ -500,18 +514,6 @@ class IntegratorUser(BenchUser):
     weight = 6
     kind = "int"
 
-    def follow(self, first: str, name: str, pages: int) -> None:
-        url, label = first, name
-        for _ in range(pages):
-            response = self.call("GET", url, label)
-            try:
-                url = response.json()["next"]
-            except (ValueError, KeyError, TypeError):
-                return
-            if not url:
-                return
-            label = name.split("?")[0] + "?cursor=[c]"
-            gevent.sleep(0.2)
 
     @task(3)
     def poll_new_scans(self):
@@ -760,17 +762,7 @@ class ViewerUser(BenchUser):
 
     @task(1)
     def scan_pages(self):
-        url, name = "/api/v1/scans/", "/api/v1/scans/"
-        for _ in range(random.randint(1, 3)):
-            response = self.call("GET", url, name)
-            try:
-                url = response.json()["next"]
-            except (ValueError, KeyError, TypeError):
-                return
-            if not url:
-                return
-            name = "/api/v1/scans/?cursor=[c]"
-            gevent.sleep(random.uniform(0.5, 1.5))
+        self.follow("/api/v1/scans/", "/api/v1/scans/", random.randint(1, 3), lambda: random.uniform(0.5, 1.5))
 
 
 # --- The batch stage: the offline queue sending a sack at a time -------------------------
