@@ -32,7 +32,7 @@ Stages (BENCH_STAGES, default all, in this order):
              endpoints of BENCH_BUILDS_TRACED: per endpoint and build, requests/s, ratio to
              that build's floor, p50/p95/p99, gunicorn + PostgreSQL CPU ms per request,
              new/old, against issue 16's targets (child scan ≥ 0.30 × floor, ≤ 5.5 ms CPU).
-             Logging as deployed (INFO, access log); scan and API rate limits raised.
+             Logging as deployed (INFO: the request line); scan and API rate limits raised.
 4d. pace     people at human pace on the deployed configuration (BENCH_PACE_WORKERS):
              BENCH_PACE_OPERATORS operators (the mixed load's OperatorUser: a parent, then
              a child scan every BENCH_SCAN_WAIT, session + CSRF) and BENCH_PACE_VIEWERS
@@ -784,7 +784,7 @@ def builds_stage(config: dict) -> None:
     ensure_database(MAIN, name=base_db, root=root, build=sha)
     # Logging as deployed (INFO: a request line and an access line per request), not the
     # other stages' WARNING: what logging costs is part of what is compared.
-    deployed_logs = {**UNLIMITED, "LOG_LEVEL": "INFO", "GUNICORN_ACCESSLOG": "-"}
+    deployed_logs = {**UNLIMITED, "LOG_LEVEL": "INFO"}
     sink = OtlpSink()
     sink.start()
     try:

@@ -24,6 +24,7 @@ from billing.models import BILL_TEXT_LIMITS, Bill, BillBag, BillStatus
 from stats.services import Tally
 from tracetrack import metrics
 from tracetrack.db import sql
+from tracetrack.db.transactions import service_atomic
 from tracetrack.errors import BillRefused, InvalidInput, NotFound
 
 UNSET: Any = object()
@@ -218,7 +219,7 @@ def bill_update(
     return bill
 
 
-@transaction.atomic
+@service_atomic
 def bill_add_parent(*, user: User, bill_id: str, parent_qr: str) -> BillParentResult:
     """Put a parent bag on a bill. Order: format (400), bill and bag exist (404),
     duplicate (already on this bill: no change), then `is_child`, `bill_completed`,

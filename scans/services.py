@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit
@@ -26,6 +25,7 @@ from bags.services import new_bag_area, parent_status, set_child_count
 from scans.models import Scan, ScanKind
 from stats.services import Tally
 from tracetrack.db import sql
+from tracetrack.db.transactions import service_atomic
 from tracetrack.errors import InvalidInput, NotFound, ScanRefused, ServiceError
 
 
@@ -106,7 +106,7 @@ def _write(rows: list[dict], tally: Tally, together: sql.Together) -> list[Scan]
 # --- Parent scan ------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_atomic
 def scan_parent(
     *,
     user: User,
@@ -234,7 +234,7 @@ def _child_refusal(user: User, child: Bag) -> ScanRefused | None:
     )
 
 
-@transaction.atomic
+@service_atomic
 def _scan_children(
     *, user: User, parent_code: str, items: list[tuple[str, uuid.UUID | None]]
 ) -> list[ChildScanResult | ScanRefused]:
@@ -242,7 +242,7 @@ def _scan_children(
     parent, judged in order (see `scan_child` for the order of the checks): the parent and
     the children are locked and read once, then every accepted scan is written."""
     parent = _locked_parent(parent_code)
-    existing = lock_bags({code for code, _ in items})
+    existing = lock_bags(code for code, _ in items)
     unset = object()
     parent_refusal = unset  # judged once, only when a code is not a duplicate
     capacity = settings.PARENT_CAPACITY
@@ -295,10 +295,12 @@ def _scan_children(
     if duplicates:
         # A duplicate answers with the scan that made the link: written above, or earlier.
         earlier = [existing[code] for code in duplicates.values() if code not in linking_scans]
-        linking_scans.update(_linking_scans(parent, earlier))
+        for code, scan in _linking_scans(parent, earlier).items():
+            scan.bag, scan.parent = existing[code], parent  # as loaded, not read again
+            linking_scans[code] = scan
         for index, code in duplicates.items():
             scan = linking_scans.get(code)
-            child = scan.bag if scan is not None and scan.bag is not None else existing[code]
+            child = scan.bag if scan is not None else existing[code]
             outcomes[index] = ChildScanResult(child=child, parent=parent, scan=scan, duplicate=True, created=False)
     # Each answer shows the parent as it was right after its own item (a batch of scans
     # answers each item as its single call would have, at that point of the sequence).
@@ -369,23 +371,25 @@ def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], ta
 
 
 def _linking_scans(parent: Bag, children: list[Bag]) -> dict[str, Scan]:
-    """For children already in `parent`: the newest not-undone child scan that linked each."""
+    """For children already in `parent`: the newest not-undone child scan that linked each,
+    by the child's code (with its user and area, which its representation shows)."""
     if not children:
         return {}
+    codes = {child.pk: child.qr_id for child in children}
     found: dict[str, Scan] = {}
     scans = (
         Scan.objects.filter(bag__in=children, parent=parent, kind=ScanKind.CHILD, undone_at__isnull=True)
-        .order_by("bag_id", "-timestamp", "-id")
+        .select_related("user", "dispatch_area").order_by("bag_id", "-timestamp", "-id")
     )
     for scan in scans:
-        found.setdefault(scan.qr_id, scan)
+        found.setdefault(codes[scan.bag_id], scan)
     return found
 
 
 # --- Undo -------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_atomic
 def undo_last_scan(*, user: User, parent_qr: str) -> UndoResult:
     """Reverse the caller's newest not-yet-undone child scan on the parent (admins: anyone's
     newest), when it is at most UNDO_WINDOW old (DESIGN.md rule 5). The link goes; the scan

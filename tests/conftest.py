@@ -1,5 +1,7 @@
 """Shared fixtures. Data is built through the services, as production builds it."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -23,6 +25,18 @@ def pytest_collection_modifyitems(config, items):
 def _fast_passwords(settings):
     """PBKDF2 at production strength costs ~0.3 s a user; tests make hundreds."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def one_window():
+    """Rate limits count in fixed windows (tracetrack.ratelimit): a test that counts up to a
+    limit must not straddle the end of one (it failed now and then when it did). The clock
+    starts at the beginning of a minute and runs on; the cache is emptied for every test,
+    so no count of an earlier run is met there."""
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 6, 1, 8, 0, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

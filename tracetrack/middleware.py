@@ -109,6 +109,9 @@ class RequestContextMiddleware:
             "db_queries": usage.db_queries,
             "cache_ms": round(usage.cache_seconds * 1000, 2),
             "cache_calls": usage.cache_calls,
+            "remote_addr": request_context.current().ip,
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200] or None,
+            "bytes": None if response.streaming else len(response.content),
         })
 
 

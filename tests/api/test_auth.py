@@ -79,7 +79,7 @@ def test_lockout_after_five_failures_per_username_and_ip(dispatcher):
     assert other_ip.status_code == 201
 
 
-def test_token_endpoint_is_rate_limited_per_ip(dispatcher, settings):
+def test_token_endpoint_is_rate_limited_per_ip(dispatcher, settings, one_window):
     settings.RATE_LIMIT_LOGIN = "3/m"
     statuses = [obtain().status_code for _ in range(4)]
     assert statuses == [201, 201, 201, 429]

@@ -179,7 +179,7 @@ def test_a_malformed_item_body_is_the_single_calls(api, dispatcher):
     assert stable(item["body"]) == stable(single.json()) and item["status"] == single.status_code == 400
 
 
-def test_the_rate_limit_counts_every_item(api, dispatcher, settings):
+def test_the_rate_limit_counts_every_item(api, dispatcher, settings, one_window):
     settings.RATE_LIMIT_SCAN = "5/m"
     client = api(dispatcher)
     batch(client, [{"kind": "parent", "qr_id": f"SB{i:05d}"} for i in range(3)])

@@ -169,7 +169,7 @@ def test_scan_list_filters_and_area_scoping(api, dispatcher, other_dispatcher, b
         assert response.status_code == 400 and response.json()["code"] == "invalid"
 
 
-def test_scans_are_rate_limited_per_user(api, dispatcher, settings):
+def test_scans_are_rate_limited_per_user(api, dispatcher, settings, one_window):
     settings.RATE_LIMIT_SCAN = "2/m"
     client = api(dispatcher)
     assert [post(client, "parent", {"qr_id": f"SB0000{i}"}).status_code for i in range(3)] == [201, 201, 429]

@@ -182,7 +182,7 @@ def test_login_lockout_after_five_failures(client, dispatcher):
     assert client.post("/login/", {"username": "disp_lucknow", "password": PASSWORD}).status_code == 429
 
 
-def test_login_is_rate_limited_per_ip(client, dispatcher, settings):
+def test_login_is_rate_limited_per_ip(client, dispatcher, settings, one_window):
     settings.RATE_LIMIT_LOGIN = "2/m"
     statuses = [client.post("/login/", {"username": f"nobody{i}", "password": "x"}).status_code for i in range(3)]
     assert statuses == [200, 200, 429]

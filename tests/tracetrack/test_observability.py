@@ -61,7 +61,8 @@ def test_a_requests_id_is_in_its_header_log_lines_audit_rows_and_error_body(api,
 
     scan_parent(user=other_dispatcher, qr_id="SB00009")
     refused = client.post("/api/v1/scans/child/", {"parent": "SB00009", "qr_id": "CH000001"},
-                          content_type="application/json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+                          content_type="application/json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+                          HTTP_USER_AGENT="Scanner/1.0 " + "x" * 300)
     assert refused.status_code == 409
     request_id = refused["X-Request-ID"]
     assert refused.json()["request_id"] == request_id and refused.json()["code"] == "area_mismatch"
@@ -75,6 +76,8 @@ def test_a_requests_id_is_in_its_header_log_lines_audit_rows_and_error_body(api,
         "request_id": request_id, "user": dispatcher.username, "method": "POST", "path": "/api/v1/scans/child/",
         "route": "/api/v1/scans/child/", "status": 409, "duration_ms": None, "db_ms": None, "db_queries": None,
         "cache_ms": None, "cache_calls": None,
+        # gunicorn's access line is off by default: the request line carries its fields.
+        "remote_addr": "127.0.0.1", "user_agent": ("Scanner/1.0 " + "x" * 300)[:200], "bytes": len(refused.content),
     }
     assert request_line["db_queries"] > 0 and request_line["duration_ms"] >= request_line["db_ms"] >= 0
     assert any(line.get("request_id") == login_id and line["logger"] == "tracetrack.request" for line in lines)

@@ -14,7 +14,8 @@ anything, and a 400 is never stored). Then, in one transaction:
 
 1. one statement looks for an earlier use of the id: its record, or a row of a model that
    holds scan ids of its own (`held_by`: the scan log) — found, it is replayed or refused;
-2. the service runs (in its own savepoint) and its answer is rendered;
+2. the service runs (in this transaction: tracetrack.db.transactions) and its answer is
+   rendered;
 3. one statement stores the answer, `INSERT … ON CONFLICT DO NOTHING`. A twin request that
    committed first in the meantime makes this insert find a row: this transaction is rolled
    back, whatever the service did, and the twin's answer is replayed. A twin that is still
@@ -26,6 +27,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
@@ -114,22 +116,20 @@ def idempotent_answer(*, scan_id: uuid.UUID | None, action: str, user, params: d
         with transaction.atomic():
             earlier = earlier_uses([scan_id]).get(scan_id)
             if earlier is None:
-                try:
-                    first = answer(produce)
-                except IntegrityError:
-                    # The service's own insert of this scan_id met a twin's that committed
-                    # meanwhile (its savepoint is rolled back): answer as the twin did.
-                    earlier = earlier_uses([scan_id]).get(scan_id)
-                    if earlier is None:
-                        raise
-                else:
-                    if first.status == InvalidInput.status:
-                        return first  # bad input is never stored
-                    if store([Use(scan_id, action, asked, user, first)]):
-                        return first
-                    raise Raced
+                first = answer(produce)
+                if first.status == InvalidInput.status:
+                    return first  # bad input is never stored
+                if store([Use(scan_id, action, asked, user, first)]):
+                    return first
+                raise Raced
     except Raced:
         earlier = earlier_uses([scan_id])[scan_id]
+    except IntegrityError:
+        # The service's own insert of this scan_id met a twin's that committed meanwhile:
+        # all of this request is rolled back, and it answers as the twin did.
+        earlier = earlier_uses([scan_id]).get(scan_id)
+        if earlier is None:
+            raise
     return replay(earlier, action, asked)
 
 
@@ -173,31 +173,40 @@ def earlier_uses(scan_ids: "list[uuid.UUID]") -> dict[uuid.UUID, IdempotencyReco
     stand-in (`action` empty) when only a holder's row has it. New ids are absent."""
     if not scan_ids:
         return {}
-    meta = IdempotencyRecord._meta
-    q = connection.ops.quote_name
-    marks = ", ".join(["%s"] * len(scan_ids))
-    selects = [
-        f"SELECT {q(meta.pk.column)}, {q('action')}, {q('fingerprint')}, {q('response')} FROM {q(meta.db_table)} "
-        f"WHERE {q(meta.pk.column)} IN ({marks})"
-    ]
-    params: list[Any] = [meta.pk.get_db_prep_value(scan_id, connection) for scan_id in scan_ids]
-    for model, field_name in _HOLDERS:
-        field = model._meta.get_field(field_name)
-        selects.append(
-            f"SELECT {q(field.column)}, '', '', NULL FROM {q(model._meta.db_table)} WHERE {q(field.column)} IN ({marks})"
-        )
-        params += [field.get_db_prep_value(scan_id, connection) for scan_id in scan_ids]
+    statement, fields = _earlier_sql(len(scan_ids))
+    params: list[Any] = [field.get_db_prep_value(scan_id, connection) for field in fields for scan_id in scan_ids]
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(selects), params)
+        cursor.execute(statement, params)
         rows = cursor.fetchall()
     found: dict[uuid.UUID, IdempotencyRecord] = {}
-    to_uuid = meta.pk.to_python
+    to_uuid = IdempotencyRecord._meta.pk.to_python
     for key, action, asked, response in sorted(rows, key=lambda row: row[1] != ""):  # records win
         if isinstance(response, str):  # the raw column of a JSON field
             response = json.loads(response)
         scan_id = to_uuid(key)
         found[scan_id] = IdempotencyRecord(scan_id=scan_id, action=action, fingerprint=asked, response=response)
     return found
+
+
+@lru_cache(maxsize=64)
+def _earlier_sql(count: int) -> tuple[str, list]:
+    """`earlier_uses`' statement for `count` ids (built once per count), and the fields whose
+    columns it reads, in the order of its parameters."""
+    meta = IdempotencyRecord._meta
+    q = connection.ops.quote_name
+    marks = ", ".join(["%s"] * count)
+    selects = [
+        f"SELECT {q(meta.pk.column)}, {q('action')}, {q('fingerprint')}, {q('response')} FROM {q(meta.db_table)} "
+        f"WHERE {q(meta.pk.column)} IN ({marks})"
+    ]
+    fields = [meta.pk]
+    for model, field_name in _HOLDERS:
+        field = model._meta.get_field(field_name)
+        selects.append(
+            f"SELECT {q(field.column)}, '', '', NULL FROM {q(model._meta.db_table)} WHERE {q(field.column)} IN ({marks})"
+        )
+        fields.append(field)
+    return " UNION ALL ".join(selects), fields
 
 
 def record_of(use: Use) -> IdempotencyRecord:
@@ -216,24 +225,30 @@ def store(uses: "list[Use]") -> bool:
     wait for the twin's commit) — the caller then rolls its work back."""
     if not uses:
         return True
-    meta = IdempotencyRecord._meta
-    q = connection.ops.quote_name
+    statement, fields = _store_sql(len(uses))
     now = timezone.now()
-    names = ("scan_id", "action", "fingerprint", "user", "created_at", "response")
-    fields = [meta.get_field(name) for name in names]
-    columns = ", ".join(q(field.column) for field in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = []
     for use in uses:
         values = (use.scan_id, use.action, use.fingerprint, use.user.pk, now, _response(use.answer))
         params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
-    sql = (
-        f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(uses))} "
-        f"ON CONFLICT ({q(meta.pk.column)}) DO NOTHING RETURNING {q(meta.pk.column)}"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         return len(cursor.fetchall()) == len(uses)
+
+
+@lru_cache(maxsize=64)
+def _store_sql(count: int) -> tuple[str, list]:
+    """`store`'s statement for `count` records (built once per count), and its fields."""
+    meta = IdempotencyRecord._meta
+    q = connection.ops.quote_name
+    names = ("scan_id", "action", "fingerprint", "user", "created_at", "response")
+    fields = [meta.get_field(name) for name in names]
+    columns = ", ".join(q(field.column) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (
+        f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)} "
+        f"ON CONFLICT ({q(meta.pk.column)}) DO NOTHING RETURNING {q(meta.pk.column)}"
+    ), fields
 
 
 def replay(earlier: IdempotencyRecord, action: str, asked: str) -> Answer:

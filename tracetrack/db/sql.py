@@ -11,6 +11,7 @@ conversions for what differs between the databases (SQLite's datetimes).
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from django.db import connection
@@ -19,8 +20,15 @@ from django.db.models import Model
 M = TypeVar("M", bound=Model)
 
 
+_QUOTED: dict[str, str] = {}
+
+
 def q(name: str) -> str:
-    return connection.ops.quote_name(name)
+    """`name` quoted as an identifier (both databases quote alike: "name"), remembered."""
+    quoted = _QUOTED.get(name)
+    if quoted is None:
+        quoted = _QUOTED[name] = connection.ops.quote_name(name)
+    return quoted
 
 
 def table(model: type[Model]) -> str:
@@ -105,18 +113,27 @@ def insert(model: type[Model], rows: Sequence[dict[str, Any]], *, returning: Seq
     nothing now)."""
     if not rows:
         return []
-    meta = model._meta
-    fields = [meta.get_field(name) for name in rows[0]]
-    names = ", ".join(q(field.column) for field in fields)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = f"INSERT INTO {table(model)} ({names}) VALUES {', '.join([row_sql] * len(rows))}"
-    if ignore_conflicts_on:
-        sql += f" ON CONFLICT ({q(meta.get_field(ignore_conflicts_on).column)}) DO NOTHING"
-    if returning:
-        sql += " RETURNING " + ", ".join(q(meta.get_field(name).column) for name in returning)
+    names = tuple(rows[0])
+    statement, fields = _insert_sql(model, names, len(rows), ignore_conflicts_on, tuple(returning))
     params = [field.get_db_prep_save(value, connection) for row in rows
               for field, value in zip(fields, row.values(), strict=True)]
-    return _send(sql, params, into, bool(returning))
+    return _send(statement, params, into, bool(returning))
+
+
+@lru_cache(maxsize=512)
+def _insert_sql(model: type[Model], names: tuple[str, ...], count: int, ignore_conflicts_on: str | None,
+                returning: tuple[str, ...]) -> tuple[str, list]:
+    """The INSERT of `count` rows of `names` (built once per shape), and the fields."""
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    statement = (f"INSERT INTO {table(model)} ({', '.join(q(field.column) for field in fields)}) "
+                 f"VALUES {', '.join([row_sql] * count)}")
+    if ignore_conflicts_on:
+        statement += f" ON CONFLICT ({q(meta.get_field(ignore_conflicts_on).column)}) DO NOTHING"
+    if returning:
+        statement += " RETURNING " + ", ".join(q(meta.get_field(name).column) for name in returning)
+    return statement, fields
 
 
 def update(model: type[Model], pks: Iterable[Any], *, into: Together | None = None, **values: Any) -> None:
@@ -124,13 +141,21 @@ def update(model: type[Model], pks: Iterable[Any], *, into: Together | None = No
     pks = list(pks)
     if not pks:
         return
-    meta = model._meta
-    fields = [meta.get_field(name) for name in values]
-    assignments = ", ".join(f"{q(field.column)} = %s" for field in fields)
+    statement, fields, pk = _update_sql(model, tuple(values), len(pks))
     params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]
-    where = f"{q(meta.pk.column)} = %s" if len(pks) == 1 else f"{q(meta.pk.column)} IN ({', '.join(['%s'] * len(pks))})"
-    _send(f"UPDATE {table(model)} SET {assignments} WHERE {where}",
-          [*params, *(meta.pk.get_db_prep_value(pk, connection) for pk in pks)], into, False)
+    _send(statement, [*params, *(pk.get_db_prep_value(key, connection) for key in pks)], into, False)
+
+
+@lru_cache(maxsize=512)
+def _update_sql(model: type[Model], names: tuple[str, ...], count: int) -> tuple[str, list, Any]:
+    """The UPDATE of `names` on `count` rows by primary key (built once per shape), the
+    fields and the primary key."""
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{q(field.column)} = %s" for field in fields)
+    pk = q(meta.pk.column)
+    where = f"{pk} = %s" if count == 1 else f"{pk} IN ({', '.join(['%s'] * count)})"
+    return f"UPDATE {table(model)} SET {assignments} WHERE {where}", fields, meta.pk
 
 
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
