@@ -92,12 +92,23 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     """Tokens are made by their users (POST /auth/token/); the back office reads them and
     revokes them (accounts.services.token_revoke), nothing else."""
 
-    list_display = ["prefix", "name", "user", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_display = ["prefix", "name", "user", "scopes", "signing", "created_at", "expires_at", "last_used_at",
+                    "revoked_at"]
     list_select_related = ["user"]
+    list_filter = ["read_only"]
     search_fields = ["prefix", "name", "user__username"]
-    readonly_fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
-    exclude = ["key_hash"]
+    readonly_fields = ["user", "name", "prefix", "scopes", "signing", "created_at", "expires_at", "last_used_at",
+                       "revoked_at"]
+    exclude = ["key_hash", "signing_secret", "read_only"]
     actions = ["revoke"]
+
+    @admin.display(description="scopes")
+    def scopes(self, obj):
+        return "read" if obj.read_only else "read, write"
+
+    @admin.display(description="signed requests", boolean=True)
+    def signing(self, obj):
+        return obj.require_signature
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):

@@ -64,12 +64,13 @@ class TokenView(APIView):
             raise LockedOut(wait=int(settings.AXES_COOLOFF_TIME.total_seconds()))
         if user is None or not user.is_active:
             raise InvalidCredentials()
-        token, raw = services.token_create(user=user, name=data.get("name", ""))
+        token, raw = services.token_create(user=user, name=data.get("name", ""), read_only=data["read_only"],
+                                           require_signature=data["require_signature"])
         metrics.LOGINS.labels("success").inc()  # a token login sends no user_logged_in
-        return Response(
-            TokenSerializer({"token": raw, "token_id": token.pk, "expires_at": token.expires_at}).data,
-            status=status.HTTP_201_CREATED,
-        )
+        answer = {"token": raw, "token_id": token.pk, "expires_at": token.expires_at}
+        if token.signing_secret:
+            answer["signing_secret"] = token.signing_secret
+        return Response(TokenSerializer(answer).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="revoked"), **error_responses(400, 401)},
                    description="Revoke the token that authenticates this request.")

@@ -1,9 +1,33 @@
 """`Authorization: Bearer <token>` for programs (API tokens hashed at rest)."""
 
+from django.http.request import RawPostDataException
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
-from accounts.services import token_authenticate
+from accounts.services import token_authenticate, token_check_signature
+
+
+class SignatureRequired(exceptions.AuthenticationFailed):
+    tracetrack_code = "signature_required"
+    default_detail = "This token signs its requests: send X-TT-Timestamp and X-TT-Signature."
+
+
+class InvalidSignature(exceptions.AuthenticationFailed):
+    tracetrack_code = "invalid_signature"
+    default_detail = ("Bad request signature: wrong, malformed, older or newer than 300 s, "
+                      "or already used.")
+
+
+class ReadOnlyToken(exceptions.PermissionDenied):
+    default_detail = "This token is read-only: it may only GET, HEAD or OPTIONS."
+
+
+def _body(request) -> bytes:
+    try:
+        return request._request.body
+    except RawPostDataException:  # read as a stream already: it cannot be checked
+        return b"\x00unreadable"
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -22,6 +46,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = token_authenticate(raw)
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown, expired or revoked token.")
+        if token.signing_secret:
+            meta = request.META
+            refused = token_check_signature(
+                token, timestamp=meta.get("HTTP_X_TT_TIMESTAMP"), signature=meta.get("HTTP_X_TT_SIGNATURE"),
+                method=request.method, path=request.get_full_path(), body=_body(request),
+            )
+            if refused:
+                raise SignatureRequired() if refused == "signature_required" else InvalidSignature()
+        if token.read_only and request.method not in SAFE_METHODS:
+            raise ReadOnlyToken()
         return token.user, token
 
     def authenticate_header(self, request):

@@ -81,6 +81,11 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    read_only = models.BooleanField(default=False, help_text="The token may only read (GET, HEAD, OPTIONS).")
+    # HMAC key of signed requests (API.md, Signed requests); empty: the token signs nothing.
+    # It is kept as it is because the server must compute the same HMAC; a copy of the
+    # database still cannot make a request with it, as the bearer secret is only hashed here.
+    signing_secret = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -88,6 +93,10 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+    @property
+    def require_signature(self) -> bool:
+        return bool(self.signing_secret)
 
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()

@@ -120,3 +120,10 @@ def token_forget(key_hash: str) -> None:
     """The cached row is out of date (its last use was written): the next request reads it
     again. A change since is covered by its marker, set again at that change's commit."""
     cache.delete(_token_key(key_hash))
+
+
+def signature_seen(token_id: int, signature: str, ttl: int) -> bool | None:
+    """Remember a signed request's signature; True when it was already remembered (a replay),
+    None when the cache could not be asked (Redis down)."""
+    added = cache.add(f"api-sig:{token_id}:{signature}", 1, ttl)
+    return None if added is None else not added

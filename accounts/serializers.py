@@ -43,9 +43,16 @@ class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
     name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    read_only = serializers.BooleanField(required=False, default=False,
+                                         help_text="the token may only read: any unsafe method is refused (403)")
+    require_signature = serializers.BooleanField(
+        required=False, default=False,
+        help_text="every request made with the token must be signed (X-TT-Timestamp, X-TT-Signature)")
 
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="shown once; store it")
     token_id = serializers.IntegerField()
     expires_at = serializers.DateTimeField()
+    signing_secret = serializers.CharField(
+        required=False, help_text="only for a token made with require_signature; shown once; store it")

@@ -1,8 +1,10 @@
 """User and API-token changes. Every rule about users lives here (DESIGN.md rule 10)."""
 
 import hashlib
+import hmac
 import re
 import secrets
+import time
 from datetime import timedelta
 from functools import partial, reduce
 from operator import or_
@@ -23,6 +25,7 @@ from accounts.selectors import (
     active_admins,
     area_by_code,
     normalize_area_code,
+    signature_seen,
     token_by_hash,
     token_changed,
     token_forget,
@@ -278,9 +281,13 @@ def _hash_token(raw: str) -> str:
 
 
 @transaction.atomic
-def token_create(*, user: User, name: str = "", ttl_days: int | None = None) -> tuple[ApiToken, str]:
+def token_create(
+    *, user: User, name: str = "", ttl_days: int | None = None, read_only: bool = False,
+    require_signature: bool = False,
+) -> tuple[ApiToken, str]:
     """Make an API token for `user`. Returns the row and the secret, which is not stored
-    and cannot be shown again."""
+    and cannot be shown again. A token that requires signatures carries its signing
+    secret (`token.signing_secret`), shown to its owner once, with the token."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
     token = ApiToken.objects.create(
@@ -290,8 +297,11 @@ def token_create(*, user: User, name: str = "", ttl_days: int | None = None) -> 
         prefix=raw[:10],
         created_at=now,
         expires_at=now + timedelta(days=ttl_days or settings.TOKEN_TTL_DAYS),
+        read_only=read_only,
+        signing_secret=secrets.token_hex(32) if require_signature else "",
     )
-    audit(actor=user, action="token.create", entity_type="api_token", entity_id=token.pk, after={"name": token.name})
+    audit(actor=user, action="token.create", entity_type="api_token", entity_id=token.pk,
+          after={"name": token.name, "read_only": read_only, "require_signature": require_signature})
     return token, raw
 
 
@@ -319,3 +329,62 @@ def token_revoke(*, actor: User, token: ApiToken) -> None:
     transaction.on_commit(partial(token_changed, token.key_hash))
     if updated:
         audit(actor=actor, action="token.revoke", entity_type="api_token", entity_id=token.pk)
+
+
+@transaction.atomic
+def tokens_revoke_all(*, user: User, reason: str) -> int:
+    """Revoke every live token of `user` (their password changed: whoever knew the old one
+    may have made tokens with it). Returns how many were revoked."""
+    live = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    hashes = list(live.values_list("key_hash", flat=True))
+    if not hashes:
+        return 0
+    live.update(revoked_at=timezone.now())
+    for key_hash in hashes:
+        token_changed(key_hash)
+    transaction.on_commit(lambda: [token_changed(key_hash) for key_hash in hashes])
+    audit(actor=None, actor_username=user.username, action="token.revoke_all", entity_type="user",
+          entity_id=user.username, after={"tokens": len(hashes), "reason": reason})
+    return len(hashes)
+
+
+# Signed requests (API.md, Authentication): how far a timestamp may be from now, and how long
+# a signature is remembered so that it cannot be played again (the window on both sides).
+SIGNATURE_WINDOW_SECONDS = 300
+SIGNATURE_VERSION = "v1"
+_SIGNATURE = re.compile(r"^v1=([0-9a-f]{64})$")
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+
+
+def signature_of(secret: str, *, timestamp: str, method: str, path: str, body: bytes) -> str:
+    """The `X-TT-Signature` value a client sends: v1=<hex HMAC-SHA256(secret, timestamp \n
+    METHOD \n path with query \n hex SHA-256 of the body)>."""
+    message = "\n".join([timestamp, method.upper(), path, hashlib.sha256(body).hexdigest()])
+    return f"{SIGNATURE_VERSION}={hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()}"
+
+
+def token_check_signature(
+    token: ApiToken, *, timestamp: str | None, signature: str | None, method: str, path: str, body: bytes,
+    now: float | None = None,
+) -> str | None:
+    """Judge a request made with `token`: None when it may go on, else the error code
+    (`signature_required`: unsigned; `invalid_signature`: malformed, wrong, outside the
+    window or seen before). A token without a signing secret needs no signature."""
+    if not token.signing_secret:
+        return None
+    if not timestamp and not signature:
+        return "signature_required"
+    if not timestamp or not signature or not _TIMESTAMP.match(timestamp) or not _SIGNATURE.match(signature):
+        return "invalid_signature"
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
+        return "invalid_signature"
+    expected = signature_of(token.signing_secret, timestamp=timestamp, method=method, path=path, body=body)
+    if not hmac.compare_digest(expected, signature):
+        return "invalid_signature"
+    # Seen before within the window: a replay. The key lives as long as a timestamp can be
+    # accepted. Redis down (add answers None): the window alone bounds replays, and the
+    # request goes on rather than every signed client being refused.
+    if signature_seen(token.pk, signature, 2 * SIGNATURE_WINDOW_SECONDS) is True:
+        return "invalid_signature"
+    return None

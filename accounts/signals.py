@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts import services
 from accounts.audit import audit
 from accounts.models import ApiToken, DispatchArea, User
 from accounts.selectors import area_users_changed, session_user_changed, token_changed, tokens_of_user_changed
@@ -51,6 +52,17 @@ def forget_session_user(sender, instance, **kwargs):
     for forget in (session_user_changed, tokens_of_user_changed):
         forget(instance.pk)
         transaction.on_commit(partial(forget, instance.pk))
+
+
+@receiver(post_save, sender=User, dispatch_uid="password_changed_revokes_tokens")
+def password_changed(sender, instance, created, **kwargs):
+    """A saved new password (admin, API, reset, `changepassword`: every path ends in
+    `set_password` and `save`) revokes the user's tokens. Their other sessions end on their
+    own: each session keeps a hash of the password it logged in with, and Django refuses it
+    once that no longer matches (the session of the user who changed their own password is
+    kept by `update_session_auth_hash`)."""
+    if not created and getattr(instance, "_password", None) is not None:
+        services.tokens_revoke_all(user=instance, reason="password changed")
 
 
 @receiver([post_save, post_delete], sender=ApiToken, dispatch_uid="api_token_changed")

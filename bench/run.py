@@ -127,7 +127,6 @@ BASE = Path(__file__).resolve().parent.parent
 BENCH = BASE / "bench"
 TMP = BENCH / "tmp"
 PY = str(BASE / ".venv" / "bin" / "python")
-GUNICORN = str(BASE / ".venv" / "bin" / "gunicorn")
 LOCUST = str(BASE / ".venv" / "bin" / "locust")
 LOCUSTFILE = str(BASE / "tests" / "load" / "locustfile.py")
 MIXED = ["OperatorUser", "LookupUser", "BillerUser", "IntegratorUser", "DashboardUser"]
@@ -241,8 +240,15 @@ def django_env(db: str, prefix: str = "bench_setup") -> dict[str, str]:
     return environ
 
 
+def venv_bin(root: Path, program: str) -> str:
+    """`program` from the virtualenv `root` runs with: its own when it has one (a build whose
+    requirements differ from this tree's, see baseline_checkout), else this tree's."""
+    own = root / ".venv" / "bin" / program
+    return str(own) if root != BASE and own.exists() else str(BASE / ".venv" / "bin" / program)
+
+
 def manage(db: str, *args: str, logfile: Path | None = None, root: Path = BASE) -> None:
-    command = [PY, "manage.py", *args]
+    command = [venv_bin(root, "python"), "manage.py", *args]
     if logfile is None:
         subprocess.run(command, cwd=root, env=django_env(db), check=True, stdout=subprocess.DEVNULL)
         return
@@ -333,7 +339,7 @@ class Server:
         rundir.mkdir(parents=True, exist_ok=True)
         self.log = rundir / "gunicorn.log"
         self.out = open(self.log, "w")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn_production.py", "tracetrack.wsgi"], cwd=root,
+        self.proc = subprocess.Popen([venv_bin(root, "gunicorn"), "-c", "gunicorn_production.py", "tracetrack.wsgi"], cwd=root,
                                      env=environ, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self.wait_until_healthy()
@@ -643,7 +649,7 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
     prep_env.update(extra_env)
     # Uncached bag reads name bags not read before in the run: a larger sample of codes.
     sample = ["--sample", "50000"] if (locust_env or {}).get("BENCH_UNCACHED") == "1" and root == BASE else []
-    subprocess.run([PY, str(root / "bench" / "prepare.py"), "--out", str(rundir / "data.json"),
+    subprocess.run([venv_bin(root, "python"), str(root / "bench" / "prepare.py"), "--out", str(rundir / "data.json"),
                     "--users", str(max(USERS + [COMPARE_USERS, PACE_OPERATORS, BATCH_USERS, 10])),
                     "--admins", str(max(64, CAPACITY_USERS, SCALE_USERS, BUILDS_USERS)), *sample],
                    cwd=root, env=prep_env, check=True, stdout=open(rundir / "prepare.log", "w"),  # noqa: SIM115
@@ -740,8 +746,9 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
 
 
 def baseline_checkout() -> tuple[Path, str]:
-    """BENCH_BASELINE checked out beside this tree (a git worktree under bench/tmp); it runs
-    with this tree's virtualenv (its requirements are a subset)."""
+    """BENCH_BASELINE checked out beside this tree (a git worktree under bench/tmp). It runs
+    with this tree's virtualenv when its requirements.txt is the same, else with its own,
+    made once from its requirements (`make venv` in the worktree; pip's cache makes it quick)."""
     sha = subprocess.run(["git", "rev-parse", "--short", f"{BASELINE}^{{commit}}"], cwd=BASE, check=True,
                          capture_output=True, text=True).stdout.strip()
     root = TMP / f"build-{sha}"
@@ -749,6 +756,10 @@ def baseline_checkout() -> tuple[Path, str]:
         subprocess.run(["git", "worktree", "prune"], cwd=BASE, check=True)
         subprocess.run(["git", "worktree", "add", "--force", "--detach", str(root), sha], cwd=BASE, check=True,
                        capture_output=True)
+    if (root / "requirements.txt").read_text() != (BASE / "requirements.txt").read_text() \
+            and not (root / ".venv" / ".installed").exists():
+        log(f"builds: {sha} has other requirements: its own virtualenv in {root.relative_to(BASE)}/.venv")
+        subprocess.run(["make", "venv"], cwd=root, check=True, stdout=subprocess.DEVNULL)
     return root, sha
 
 
