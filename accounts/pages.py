@@ -4,12 +4,15 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 from accounts.policy import allowed
+from tracetrack.errors import NotFound
 
 
 def page_requires(action: str):
-    """Login required (redirect to /login/), then the role must allow `action` (403)."""
+    """Login required (redirect to /login/), then the role must allow `action` (403). A
+    service's NotFound (no such bill, bag) is the page's 404."""
 
     def decorator(view):
         @wraps(view)
@@ -18,7 +21,10 @@ def page_requires(action: str):
                 return redirect_to_login(request.get_full_path())
             if not allowed(request.user, action):
                 raise PermissionDenied
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound as exc:
+                raise Http404(exc.detail) from None
 
         return wrapped
 

@@ -169,7 +169,9 @@ def ensure_users(spec: dict[str, tuple[int, str]], areas: list[DispatchArea]) ->
                         email=f"{username}@bench.invalid")
             made += 1
     started = time.monotonic()
-    hashed = make_password(PASSWORD)
+    # BENCH_PASSWORD_HASHER: the hash kind of the logins stage's variant (default: the
+    # project's first hasher, as a new password gets).
+    hashed = make_password(PASSWORD, hasher=os.environ.get("BENCH_PASSWORD_HASHER") or "default")
     User.objects.filter(username__startswith=PREFIX).update(password=hashed, is_active=True)
     log(f"{made} bench users made; one password hash ({time.monotonic() - started:.2f}s) set on all")
     users: dict[str, list[User]] = {}

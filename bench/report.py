@@ -327,6 +327,45 @@ def pace_section(runs: list[dict], settings: dict) -> str:
     return "\n".join(lines)
 
 
+def logins_section(runs: list[dict], settings: dict) -> str:
+    lines = []
+    w = lines.append
+    r0 = runs[0]
+    w(f"## Shift start: {r0.get('logins')} logins in {r0.get('seconds')} s beside {r0.get('operators')} operators "
+      f"scanning (`{r0['config']}`, `{r0['size']}`)")
+    w("")
+    w(f"{r0.get('logins')} operators each log in once through the login page (its GET, then the POST: CSRF, the "
+      f"password hash, django-axes, a new session) at a random moment of the first {r0.get('seconds')} s of the "
+      f"measured part, then open the scan page, while {r0.get('operators')} others scan at human pace (the pace "
+      "stage's operators). Passwords as Argon2id hashes (made now), and as PBKDF2 hashes (made before: each is "
+      "verified, then rewritten as Argon2id at its login). Hashing runs in gevent's thread pool, at most "
+      "PASSWORD_HASH_CONCURRENCY (2) at once per worker (accounts.hashers). Target: 0 refused.")
+    w("")
+    w("| password hashes | logged in / refused | login POST p50 / p95 / max | scan p50 / p95 / p99 (every scan "
+      "endpoint, worst) | errors measured (incl. warm-up) | server errors | CPU % gunicorn / postgres / redis / "
+      "locust / other | result |")
+    w("|---|---:|---:|---:|---:|---:|---|---|")
+    for r in runs:
+        tally = r.get("tally", {})
+        post = endpoint(r, "/login/ [storm] [POST]", "POST") or {}
+        p50 = worst(r, "p50")[0]
+        p95, p99 = worst(r, "p95")[0], worst(r, "p99")[0]
+        done, refused = tally.get("storm logins", 0), tally.get("storm logins refused", 0)
+        errors = failures(r) + warmup_failures(r) + server_errors(r)
+        ok = refused == 0 and done == r0.get("logins") and errors == 0
+        name = {"argon2": "Argon2id", "pbkdf2_sha256": "PBKDF2 (upgraded at login)"}.get(r.get("hasher"), r.get("hasher"))
+        w(f"| {name} | {done} / {refused} | {ms(post.get('p50'))} / {ms(post.get('p95'))} / {ms(post.get('max'))} | "
+          f"{ms(p50)} / {ms(p95)} / {ms(p99)} | {failures(r)} ({warmup_failures(r)}) | {server_errors(r)} | {cpu(r)} | "
+          f"{verdict(ok)} |")
+    w("")
+    for r in runs:
+        w(f"### Password hashes: {r.get('hasher')}")
+        w("")
+        lines.extend(endpoint_table(r))
+        w("")
+    return "\n".join(lines)
+
+
 def batch_section(runs: list[dict], settings: dict) -> str:
     lines = []
     w = lines.append
@@ -763,6 +802,9 @@ def main() -> None:
     batch = by_stage.get("batch", [])
     if batch:
         w(batch_section(batch, settings))
+    logins = by_stage.get("logins", [])
+    if logins:
+        w(logins_section(logins, settings))
     # --- several app servers, the import job ------------------------------------------------
     servers = sorted(by_stage.get("servers", []), key=lambda r: r.get("app_servers", 1))
     if servers:

@@ -49,6 +49,14 @@ Stages (BENCH_STAGES, default all, in this order):
              item): batches/s, child scans/s (successful child items; target ≥ 2,000),
              p50/p95/p99 per batch, errors. A build without the endpoint (404/405) is
              reported as such.
+4e'. logins  a shift-start login storm (issue 17): BENCH_LOGINS operators each log in once
+             through the login page at a random moment of BENCH_LOGINS_SECONDS, beside
+             BENCH_LOGINS_OPERATORS operators scanning at human pace (the pace stage's
+             users), on the deployed configuration, rate limits as deployed but for the
+             bench's RATE_LIMIT_LOGIN (one client address): logins refused (target 0), login
+             p50/p95/max, scan p95/p99 meanwhile; once with the users' passwords as
+             Argon2id hashes (as now made) and once as PBKDF2 hashes (as made before, each
+             verified and rewritten as Argon2id at its login).
 4f. servers the mixed load through nginx (Debian's) to one app server, then to two
              (BENCH_SERVERS_WORKERS each): throughput with one and with two.
 4g. import   a BENCH_IMPORT_ROWS-row file through the background-job path (a Celery
@@ -172,7 +180,7 @@ CAPACITY_USERS = int(env("BENCH_CAPACITY_USERS", "32"))
 CAPACITY_DURATION = seconds(env("BENCH_CAPACITY_DURATION", "20s"))
 SCALE_USERS = int(env("BENCH_SCALE_USERS", "10"))
 SCALE_DURATION = seconds(env("BENCH_SCALE_DURATION", "30s"))
-STAGES = env("BENCH_STAGES", "setup compare capacity steps scale latency builds pace batch servers import explain "
+STAGES = env("BENCH_STAGES", "setup compare capacity steps scale latency builds pace batch logins servers import explain "
                              "profile pages report").split()
 # The build the builds stage compares with: main as it landed before issue 16 (the scan path
 # at a third of its cost, batch scans), so the report shows what that work changed per scan.
@@ -198,6 +206,10 @@ BATCH_USERS = int(env("BENCH_BATCH_USERS", "16"))
 BATCH_DURATION = seconds(env("BENCH_BATCH_DURATION", "30s"))
 BATCH_PARENT = env("BENCH_BATCH_PARENT", "item")
 BATCH_WORKERS = env("BENCH_BATCH_WORKERS", DEPLOYED_WORKERS)
+LOGINS = int(env("BENCH_LOGINS", "200"))
+LOGINS_SECONDS = seconds(env("BENCH_LOGINS_SECONDS", "60s"))
+LOGINS_OPERATORS = int(env("BENCH_LOGINS_OPERATORS", "100"))
+LOGINS_HASHERS = env("BENCH_LOGINS_HASHERS", "argon2 pbkdf2_sha256").split()
 BILL_SIZE = env("BENCH_BILL_SIZE", "40")
 # Scan and API rate limits out of the way: one locust user stands for many clients (and a
 # batch counts every item); the limiter still runs.
@@ -650,7 +662,8 @@ def locust_run(*, label: str, stage: str, config: dict, size: str, classes: list
     # Uncached bag reads name bags not read before in the run: a larger sample of codes.
     sample = ["--sample", "50000"] if (locust_env or {}).get("BENCH_UNCACHED") == "1" and root == BASE else []
     subprocess.run([venv_bin(root, "python"), str(root / "bench" / "prepare.py"), "--out", str(rundir / "data.json"),
-                    "--users", str(max(USERS + [COMPARE_USERS, PACE_OPERATORS, BATCH_USERS, 10])),
+                    "--users", str(max(USERS + [COMPARE_USERS, PACE_OPERATORS, BATCH_USERS, LOGINS_OPERATORS + LOGINS,
+                                                10])),
                     "--admins", str(max(64, CAPACITY_USERS, SCALE_USERS, BUILDS_USERS)), *sample],
                    cwd=root, env=prep_env, check=True, stdout=open(rundir / "prepare.log", "w"),  # noqa: SIM115
                    stderr=subprocess.STDOUT)
@@ -844,6 +857,22 @@ def batch_stage() -> None:
         log(f"batch: {result.get('batch_child_scans_per_s')} child scans/s")
 
 
+def logins_stage() -> None:
+    """Operators logging in at shift start while others scan (settings: LOGINS_*)."""
+    config = parse_config(PACE_WORKERS)
+    for hasher in LOGINS_HASHERS:
+        result = locust_run(
+            label=f"logins-{hasher}", stage="logins", config=config, size=MAIN,
+            classes=["PaceOperatorUser", "LoginStormUser"], users=LOGINS_OPERATORS + LOGINS,
+            duration=LOGINS_SECONDS + 10, extra_env={"BENCH_PASSWORD_HASHER": hasher},
+            locust_env={"BENCH_PACE_OPERATORS": str(LOGINS_OPERATORS), "BENCH_LOGINS": str(LOGINS),
+                        "BENCH_LOGINS_SECONDS": str(LOGINS_SECONDS), "BENCH_SCAN_WAIT": PACE_SCAN_WAIT},
+            meta={"hasher": hasher, "logins": LOGINS, "operators": LOGINS_OPERATORS, "seconds": LOGINS_SECONDS})
+        tally = result.get("tally", {})
+        log(f"logins-{hasher}: {tally.get('storm logins', 0)} of {LOGINS} logged in, "
+            f"{tally.get('storm logins refused', 0)} refused; scan p95 {scan_p(result, 'p95'):.0f} ms")
+
+
 def cache_reads_delta(scrapes: dict) -> dict:
     """The app's cached-read counters over the measured part of a run, per read name:
     {"reads": {read: {"hit": n, "miss": n}}}, or {"error": why}."""
@@ -873,7 +902,7 @@ def choose(results: list[dict]) -> dict:
 SETTINGS: dict = {}
 # Settings of one stage: a resumed bench keeps the earlier run's unless this one runs the stage.
 STAGE_SETTINGS = {"builds_endpoints": "builds", "builds_traced": "builds", "bill_size": "builds", "pace": "pace",
-                  "batch": "batch"}
+                  "batch": "batch", "logins": "logins"}
 OUTPUTS = ("REPORT.md", "EXPLAIN.md", "PROFILE.md", "chart.png")  # what a run writes into bench/
 
 
@@ -895,6 +924,8 @@ def main() -> None:
         "pace": {"operators": PACE_OPERATORS, "viewers": PACE_VIEWERS, "duration": PACE_DURATION,
                  "scan_wait": PACE_SCAN_WAIT, "view_wait": VIEW_WAIT, "steps": PACE_STEPS, "workers": PACE_WORKERS},
         "batch": {"users": BATCH_USERS, "duration": BATCH_DURATION, "parent": BATCH_PARENT, "workers": BATCH_WORKERS},
+        "logins": {"logins": LOGINS, "seconds": LOGINS_SECONDS, "operators": LOGINS_OPERATORS,
+                   "hashers": LOGINS_HASHERS, "workers": PACE_WORKERS},
         "unlimited": UNLIMITED, "started": datetime.now().isoformat(timespec="seconds"),
         "cores": os.cpu_count(), "loadavg_before": os.getloadavg(),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BASE, capture_output=True,
@@ -957,6 +988,8 @@ def main() -> None:
         pace_stage()
     if "batch" in STAGES:
         batch_stage()
+    if "logins" in STAGES:
+        logins_stage()
     if "servers" in STAGES:
         # Horizontal scaling: the same mixed load through nginx to one app server, then two.
         for count in (1, 2):

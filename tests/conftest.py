@@ -116,3 +116,12 @@ def api():
         return client
 
     return make
+
+
+from tests.audit import audit  # noqa: E402, F401 - the fixture
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.audit import terminal_summary
+
+    terminal_summary(terminalreporter)

@@ -4,6 +4,8 @@
 times what it spends on the database and the cache, and when it is answered writes one log
 line, the Prometheus observations and the `X-Request-ID` and `Server-Timing` headers.
 `SessionIdleMiddleware` ends idle sessions without writing every session on every request.
+`InputBoundsMiddleware` refuses control characters and oversized values in query strings
+and forms before any view reads them.
 """
 
 import logging
@@ -11,6 +13,7 @@ import re
 import time
 import uuid
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.db import DatabaseError, connection
 
@@ -113,6 +116,86 @@ class RequestContextMiddleware:
             "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200] or None,
             "bytes": None if response.streaming else len(response.content),
         })
+
+
+# Input bounds (README: Security). Every query parameter and every field of a urlencoded form,
+# names and values, is free of control characters (a NUL reaches PostgreSQL as an error;
+# tab, line feed and carriage return stay allowed) and bounded in length, before any view or
+# form reads it; each field's own rule (length, pattern) then lives in its form or
+# serializer. Multipart bodies (uploads) are left to their forms, which refuse NUL too.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_PATH = 2048
+MAX_QUERY_STRING = 4096
+MAX_QUERY_VALUE = 512
+MAX_FORM_VALUE = 10_000
+# Django's session keys are 32 lowercase letters and digits: a cookie that is not one is
+# ignored (as no session) rather than looked up.
+SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
+
+
+class InputBoundsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = self.problem(request)
+        if problem is not None:
+            return self.refuse(request, *problem)
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if session_key is not None and not SESSION_KEY.fullmatch(session_key):
+            del request.COOKIES[settings.SESSION_COOKIE_NAME]
+        return self.get_response(request)
+
+    @staticmethod
+    def problem(request) -> tuple[str, str] | None:
+        """(field, message) of the first value out of bounds, or None."""
+        if CONTROL_CHARACTERS.search(request.path) or len(request.path) > MAX_PATH:
+            return "path", "The path holds control characters (such as NUL) or is too long."
+        query = request.META.get("QUERY_STRING", "")
+        if query:
+            if len(query) > MAX_QUERY_STRING:
+                return "query", f"The query string is longer than {MAX_QUERY_STRING} characters."
+            found = InputBoundsMiddleware.check(request.GET, MAX_QUERY_VALUE)
+            if found:
+                return found
+        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            return InputBoundsMiddleware.check(request.POST, MAX_FORM_VALUE)
+        return None
+
+    @staticmethod
+    def check(data, limit: int) -> tuple[str, str] | None:
+        for key, values in data.lists():
+            name = CONTROL_CHARACTERS.sub("?", key)[:50]
+            if CONTROL_CHARACTERS.search(key) or len(key) > 100:
+                return name, "A parameter name holds control characters or is too long."
+            for value in values:
+                if CONTROL_CHARACTERS.search(value):
+                    return name, "Control characters (such as NUL) are not allowed."
+                if len(value) > limit:
+                    return name, f"Ensure this value has at most {limit} characters (it has {len(value)})."
+        return None
+
+    @staticmethod
+    def refuse(request, field: str, message: str):
+        from django.http import HttpResponse, JsonResponse
+
+        if request.path.startswith("/api/"):
+            return JsonResponse({"code": "invalid", "detail": message, "errors": {field: [message]},
+                                 "request_id": getattr(request, "request_id", "")}, status=400)
+        return HttpResponse(f"Bad request: {field}: {message}", status=400, content_type="text/plain; charset=utf-8")
+
+
+class DocumentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, for the answers a browser renders as a document: HTML
+    pages, and SVG (an SVG opened on its own can run script). A JSON answer has no use for
+    a policy, and building it costs ~30 µs, 1.7 % of the `/health/` floor."""
+
+    DOCUMENTS = ("text/html", "image/svg+xml")
+
+    def process_response(self, request, response):
+        if not response.get("Content-Type", "").startswith(self.DOCUMENTS):
+            return response
+        return super().process_response(request, response)
 
 
 class SessionIdleMiddleware:

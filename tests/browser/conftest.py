@@ -90,6 +90,19 @@ def chromium(playwright_instance):
     browser.close()
 
 
+def wait_js(page, expression: str, timeout: float = TIMEOUT_MS) -> None:
+    """Wait until the JavaScript `expression` is truthy on the page. Not Playwright's
+    wait_for_function: it compiles its predicate with eval, which the pages' CSP refuses;
+    page.evaluate runs through the DevTools protocol, outside the page's policy."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(50)
+
+
 class Phone:
     """One browser context on a phone-sized screen, with its page, a screenshot per step and
     the JavaScript errors the page raised."""
@@ -104,8 +117,16 @@ class Phone:
         context.set_default_timeout(TIMEOUT_MS)
         self.page = context.new_page()
         self.page.on("pageerror", lambda error: self.js_errors.append(str(error)))
+        # A Content-Security-Policy violation shows as a console error ("Refused to execute
+        # inline script because it violates the following Content Security Policy directive…").
+        self.csp_violations: list[str] = []
+        self.page.on("console", self._check_console)
         self.server_errors: list[str] = []  # API.md: a 5xx other than 503 `unavailable` is always a bug
         context.on("response", self._check_response)
+
+    def _check_console(self, message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.csp_violations.append(f"{self.page.url}: {message.text}")
 
     def _check_response(self, response):
         if response.status >= 500 and response.status != 503:
@@ -154,8 +175,8 @@ def shot_dir_for(request) -> Path:
 @pytest.fixture
 def phone_factory(request, live_server):
     """Makes Phone objects on a given browser (default: the shared one); closes their contexts,
-    takes a last screenshot when the test failed, and fails the test on JavaScript errors and
-    on any 5xx answer the browser received."""
+    takes a last screenshot when the test failed, and fails the test on JavaScript errors, on
+    a Content-Security-Policy violation and on any 5xx answer the browser received."""
     made: list[Phone] = []
     shots = shot_dir_for(request)
 
@@ -179,6 +200,7 @@ def phone_factory(request, live_server):
                 pass
         errors += [f"JavaScript error: {error}" for error in phone.js_errors]
         errors += [f"server error: {error}" for error in phone.server_errors]
+        errors += [f"CSP violation: {error}" for error in phone.csp_violations]
         phone.context.close()
     if errors:
         message = "; ".join(errors)

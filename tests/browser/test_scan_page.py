@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from bags.models import Bag, BagKind, BagStatus, Link
 from scans.models import Scan, ScanKind
+from tests.browser.conftest import wait_js
 from tests.helpers import child_code, fill_parent
 
 pytestmark = pytest.mark.browser
@@ -128,7 +129,7 @@ def test_undo_removes_the_last_child(phone, dispatcher):
     expect(page.locator("#count")).to_have_text("2")
     assert children_on_page(page) == [child_code(1, "UND"), child_code(0, "UND")]
     phone.snap("undone")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'code'")
+    wait_js(page, "document.activeElement && document.activeElement.id === 'code'")
 
     assert sorted(links_of("SB00005")) == [child_code(0, "UND"), child_code(1, "UND")]
     assert Bag.objects.get(qr_id="SB00005").child_count == 2
@@ -198,7 +199,7 @@ def test_offline_scans_wait_and_are_sent_once(phone, dispatcher):
     phone.snap("reloaded-with-queue")
     page.unroute("**/api/v1/scans/**")
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_function("localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
+    wait_js(page, "localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
     expect(page.locator("#pending")).to_be_hidden()
     expect(page.locator("#count")).to_have_text("8")
     expect(page.locator("#children li")).to_have_text(expected_order)
@@ -228,7 +229,7 @@ def test_queued_scans_survive_an_ended_session(phone, dispatcher):
     assert links_of("SB00007") == [child_code(0, "SES")]
 
     phone.login(dispatcher)  # back on /scan/, which sends what waited
-    page.wait_for_function("localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
+    wait_js(page, "localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
     expect(pending).to_be_hidden()
     phone.snap("sent-after-login")
     assert sorted(links_of("SB00007")) == sorted([child_code(0, "SES"), *codes])
@@ -293,7 +294,7 @@ def test_a_scan_sent_after_the_session_ended_is_kept_and_sent_after_the_login(ph
     with page.expect_navigation():
         page.click("form.stack button[type=submit]")
     assert page.url.endswith("/scan/SB00013/")
-    page.wait_for_function("localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
+    wait_js(page, "localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
     expect(page.locator("#pending")).to_be_hidden()
     expect(page.locator("#children li")).to_have_text(["AFTER-002", "AFTER-001", child_code(0, "GONE")])
     phone.snap("sent-after-login")
@@ -332,6 +333,6 @@ def test_a_server_that_cannot_reach_its_database_queues_the_scans(phone, dispatc
     phone.snap("server-unreachable")
     assert links_of("SB00015") == [child_code(0, "UNR")]
     page.unroute("**/api/v1/scans/**")
-    page.wait_for_function("localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
+    wait_js(page, "localStorage.getItem('tt-queue-disp_lucknow-scans') === '[]'", timeout=15_000)
     expect(page.locator("#pending")).to_be_hidden()
     assert sorted(links_of("SB00015")) == sorted([child_code(0, "UNR"), "UNR-LATER-1"])

@@ -259,7 +259,8 @@ class BenchUser(FastHttpUser):
     page = ""  # the page this user opens first (and takes its CSRF cookie from)
     wait_time = constant(0)
 
-    def on_start(self):
+    def take_account(self) -> None:
+        """The next bench account of this user's kind."""
         if DATA is None:
             raise RuntimeError("BENCH_DATA is not set: run `make bench` (bench/run.py) or bench/prepare.py first")
         group = DATA["users"][self.kind]
@@ -270,6 +271,9 @@ class BenchUser(FastHttpUser):
         self.seq = itertools.count(1)
         self.csrf = ""
         self.headers = {}
+
+    def on_start(self):
+        self.take_account()
         if "token" in self.account:
             self.headers = {"Authorization": f"Bearer {self.account['token']}"}
         elif random.random() < LOGIN_SHARE:
@@ -331,17 +335,19 @@ class BenchUser(FastHttpUser):
         self.call("GET", path, name)
         self.csrf = self.cookie(DATA["csrf_cookie"]) or self.csrf
 
-    def login(self) -> None:
-        """A real login through the login page (CSRF, PBKDF2, axes, session)."""
+    def login(self, name: str = "/login/") -> bool:
+        """A real login through the login page (CSRF, password hash, axes, session); True
+        when it let the user in."""
         self.client.cookiejar.clear()
-        self.call("GET", "/login/", "/login/")
+        self.call("GET", "/login/", name)
         token = self.cookie(DATA["csrf_cookie"])
         self.csrf = token
-        self.call("POST", "/login/", "/login/ [POST]", expect=(302,),
-                  form={"username": self.account["username"], "password": DATA["password"],
-                        "csrfmiddlewaretoken": token},
-                  check=lambda r: "/login" not in (r.headers.get("Location") or ""))
+        response = self.call("POST", "/login/", f"{name} [POST]", expect=(302,),
+                             form={"username": self.account["username"], "password": DATA["password"],
+                                   "csrfmiddlewaretoken": token},
+                             check=lambda r: "/login" not in (r.headers.get("Location") or ""))
         TALLY["logins"] += 1
+        return response.status_code == 302 and "/login" not in (response.headers.get("Location") or "")
 
     def logout(self) -> None:
         self.call("POST", "/logout/", "/logout/", expect=(302,), form={"csrfmiddlewaretoken": self.csrf})
@@ -763,6 +769,37 @@ class ViewerUser(BenchUser):
     @task(1)
     def scan_pages(self):
         self.follow("/api/v1/scans/", "/api/v1/scans/", random.randint(1, 3), lambda: random.uniform(0.5, 1.5))
+
+
+# --- The logins stage: shift start ----------------------------------------------------------
+
+LOGINS = int(os.environ.get("BENCH_LOGINS", "200"))
+LOGINS_SECONDS = float(os.environ.get("BENCH_LOGINS_SECONDS", "60"))
+
+
+class LoginStormUser(BenchUser):
+    """An operator arriving at shift start: once the measured part has begun, at a random
+    moment of its first BENCH_LOGINS_SECONDS, a login through the login page (a fresh
+    account each: no session of theirs exists), then the scan page; nothing more."""
+
+    fixed_count = LOGINS
+    kind = "op"
+    wait_time = constant(3600)
+
+    def on_start(self):
+        self.take_account()
+        self.arrival = random.uniform(0, LOGINS_SECONDS)
+
+    @task
+    def arrive(self):
+        while "measure_start" not in MARKS:
+            gevent.sleep(0.1)
+        gevent.sleep(max(0.0, MARKS["measure_start"] + self.arrival - time.time()))
+        if self.login("/login/ [storm]"):
+            TALLY["storm logins"] += 1
+            self.open("/scan/", "/scan/ [storm]")
+        else:
+            TALLY["storm logins refused"] += 1
 
 
 # --- The batch stage: the offline queue sending a sack at a time -------------------------

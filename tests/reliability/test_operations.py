@@ -181,7 +181,9 @@ def test_a_postgresql_restart_under_load_loses_nothing_and_answers_no_500(dispat
             threads = [threading.Thread(target=operator, args=(f"SB0000{n}",)) for n in range(1, 9)]
             for thread in threads:
                 thread.start()
-            time.sleep(1.0)
+            # Stop it mid-shift, not after a fixed time: on a fast machine the 240 scans were
+            # all in before a 1 s sleep ended, and the restart went unseen.
+            wait_for(lambda: len(acknowledged) >= 40, timeout=60, what="40 acknowledged scans")
             pg.stop()
             time.sleep(1.5)
             pg.start()

@@ -229,3 +229,21 @@ def test_saving_a_user_without_a_new_password_keeps_their_tokens(dispatcher, adm
     token = obtain()["token"]
     user_update(actor=admin_user, target=dispatcher, email="d@example.com")
     assert bearer(token).get("/api/v1/me/").status_code == 200
+
+
+def test_with_the_cache_away_a_signature_passes_within_its_window(signing, monkeypatch):
+    """Redis down: every signed client is not refused; the 300 s window bounds a replay."""
+    import accounts.services
+
+    client, secret = signing
+    monkeypatch.setattr(accounts.services, "signature_seen", lambda *args: None)
+    stamp = str(int(time.time()))
+    assert signed(client, "GET", "/api/v1/me/", secret, timestamp=stamp).status_code == 200
+    assert signed(client, "GET", "/api/v1/me/", secret, timestamp=stamp).status_code == 200
+
+
+def test_json_answers_carry_no_policy_and_pages_do(signing, client, dispatcher):
+    api, secret = signing
+    assert "Content-Security-Policy" not in signed(api, "GET", "/api/v1/me/", secret)
+    assert "script-src 'self'" in client.get("/login/")["Content-Security-Policy"]
+    assert "camera=(self)" in client.get("/login/")["Permissions-Policy"]

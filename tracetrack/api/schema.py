@@ -19,7 +19,8 @@ class ErrorSerializer(serializers.Serializer):
 
 
 _DESCRIPTIONS = {
-    400: "invalid: malformed JSON, missing or invalid fields, wrong QR format",
+    400: "invalid: malformed JSON, missing or invalid fields, wrong QR format; a path, query parameter or "
+         "form field with control characters (NUL) or over its length",
     401: "not_authenticated, invalid_credentials, invalid_token",
     403: "permission_denied",
     404: "not_found",
@@ -37,8 +38,9 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 
 class ApiAutoSchema(AutoSchema):
     """Documents the errors every operation can answer, so the schema is complete without
-    repeating them on each view: 401/403/429 everywhere a login is needed, 400 and 415 for bad
-    bodies and bad filters or cursors, 404 wherever a path names an object."""
+    repeating them on each view: 401/403/429 everywhere a login is needed, 400 everywhere (bad
+    bodies, filters or cursors; any path or parameter out of the input bounds of
+    tracetrack.middleware), 415 for bodies, 404 wherever a path names an object."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -46,9 +48,7 @@ class ApiAutoSchema(AutoSchema):
         public = any(getattr(p, "__class__", None).__name__ == "AllowAny" for p in self.view.get_permissions())
         if not public:
             statuses |= {401, 403}
-        statuses |= {429, 503}
-        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
-            statuses.add(400)
+        statuses |= {400, 429, 503}
         if self.method in ("POST", "PUT", "PATCH"):
             statuses.add(415)
         if "{" in self.path:

@@ -2,7 +2,7 @@
 browsable root. The kernel names the apps' URL modules; it imports none of them."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView
 
 app_name = "api"
@@ -13,6 +13,6 @@ ROOT = {"bags": "bag-list", "scans": "scan-list", "bills": "bill-list", "areas":
 urlpatterns = [
     path("", APIRootView.as_view(api_root_dict=ROOT), name="api-root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *(path("", include(f"{app}.api_urls")) for app in ("accounts", "bags", "scans", "billing", "reports")),
 ]
