@@ -3,7 +3,7 @@ services, so the own-role and last-admin rules hold here too."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm
 from django.db import connection
 from django.db.models import Q
 
@@ -42,6 +42,17 @@ class ServicePasswordChangeForm(AdminPasswordChangeForm):
         )
 
 
+class UserAddForm(AdminUserCreationForm):
+    """Django's add-user form, whose passwords survive an error elsewhere on the form (a
+    dispatcher without an area), so the admin does not type them again."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("password1", "password2"):
+            if name in self.fields:
+                self.fields[name].widget.render_value = True
+
+
 @admin.register(User)
 class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     list_display = ["username", "email", "role", "dispatch_area", "is_active", "last_login"]
@@ -58,6 +69,7 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     readonly_fields = ["last_login", "date_joined"]
     autocomplete_fields = ["dispatch_area"]
     change_password_form = ServicePasswordChangeForm
+    add_form = UserAddForm
 
     def perform_save(self, request, obj, form, change):
         data = form.cleaned_data

@@ -35,6 +35,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
+        if header and header[0].lower() == b"token":
+            raise exceptions.NotAuthenticated(
+                "Authentication credentials were not provided: use 'Authorization: Bearer <token>', not 'Token'.")
         if not header or header[0].lower() != self.keyword.encode():
             return None  # not ours: session authentication may still apply
         if len(header) != 2:

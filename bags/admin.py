@@ -23,7 +23,7 @@ class ChildLinkInline(admin.TabularInline):
     verbose_name_plural = "children"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("child")
+        return super().get_queryset(request).select_related("child", "parent")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -34,9 +34,9 @@ class ChildLinkInline(admin.TabularInline):
 
 @admin.register(Bag)
 class BagAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ["qr_id", "kind", "status", "child_count", "dispatch_area", "created_at"]
+    list_display = ["qr_id", "kind", "status", "child_count", "parent", "dispatch_area", "created_at"]
     list_filter = ["kind", "status", "dispatch_area"]
-    list_select_related = ["dispatch_area"]
+    list_select_related = ["dispatch_area", "parent_link__parent"]
     search_fields = ["qr_id"]
     search_help_text = "A bag code or its beginning (SB123…)."
     search_lookups = ("qr_id__startswith",)
@@ -45,6 +45,12 @@ class BagAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ["qr_id", "kind", "status", "child_count", "created_by", "created_at", "updated_at"]
     fields = ["qr_id", "kind", "status", "child_count", "dispatch_area", "created_by", "created_at", "updated_at"]
     show_full_result_count = False
+    @admin.display(description="parent", ordering=None)
+    def parent(self, bag):
+        """A child's parent (joined in: one LEFT JOIN on the link's unique child index)."""
+        link = getattr(bag, "parent_link", None) if bag.kind == "child" else None
+        return link.parent.qr_id if link else "—"
+
     def has_add_permission(self, request):
         return False  # bags come from scans, the API and imports
 

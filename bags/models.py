@@ -92,4 +92,10 @@ class Link(models.Model):
         indexes = [models.Index(fields=["parent", "created_at"], name="link_parent_created")]
 
     def __str__(self):
-        return f"{self.parent_id} → {self.child_id}"
+        # The codes when they were read with the link (the admin's inline joins them), else
+        # the ids: a str() never costs a query.
+        def code(name, pk):
+            field = self._meta.get_field(name)
+            return getattr(self, name).qr_id if field.is_cached(self) else f"#{pk}"
+
+        return f"{code('parent', self.parent_id)} → {code('child', self.child_id)}"

@@ -56,6 +56,8 @@ class BillAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_completed:
+            return self.fields  # a completed bill cannot change: nothing looks editable
         return self.readonly_fields + (["bill_id"] if obj else [])
 
     def perform_save(self, request, obj, form, change):

@@ -88,7 +88,8 @@ class BillBag(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.bill_id} ← {self.parent_id}"
+        parent = self.parent.qr_id if self._meta.get_field("parent").is_cached(self) else f"#{self.parent_id}"
+        return f"{self.bill_id} ← {parent}"
 
 
 class EodSummarySent(models.Model):

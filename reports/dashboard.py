@@ -62,10 +62,13 @@ def dashboard_data(user) -> dict:
         "totals": totals,
         "scans": scan_figures(now=now),
         "areas": per_area(),
+        # Bars start right of the y-axis (x 40); its ticks: 0, half the peak, the peak.
         "hours": [
-            {**h, "x": 20 * i, "height": round(100 * h["count"] / peak), "y": 110 - round(100 * h["count"] / peak)}
+            {**h, "x": 40 + 19 * i, "height": round(100 * h["count"] / peak), "y": 110 - round(100 * h["count"] / peak)}
             for i, h in enumerate(hours)
         ],
+        "ticks": [{"value": value, "y": 110 - round(100 * value / peak)}
+                  for value in sorted({0, peak // 2, peak})],
         "top": top_operators(now),
         "recent": list(scans_visible_to(user).order_by("-timestamp", "-pk")[:50]),
     }

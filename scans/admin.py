@@ -12,7 +12,7 @@ from tracetrack.admin_services import EstimatedCountPaginator, ReadOnlyAdmin
 
 @admin.register(Scan)
 class ScanAdmin(ReadOnlyAdmin):
-    list_display = ["timestamp", "kind", "qr_id", "parent_qr", "user", "dispatch_area", "undone_at"]
+    list_display = ["timestamp", "kind", "qr_id", "parent_qr", "user", "dispatch_area", "undone", "undone_at"]
     list_filter = ["kind", "dispatch_area"]
     list_select_related = ["user", "dispatch_area"]
     search_fields = ["qr_id"]
@@ -20,6 +20,10 @@ class ScanAdmin(ReadOnlyAdmin):
     date_hierarchy = "timestamp"
     date_hierarchy_drilldown = False  # no DISTINCT over millions of scans
     paginator = EstimatedCountPaginator
+
+    @admin.display(description="undone", boolean=True)
+    def undone(self, scan) -> bool:
+        return scan.undone_at is not None
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

@@ -69,6 +69,13 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
             return Scan.objects.none()
         return scans_visible_to(self.request.user)
 
+    def get_serializer_class(self):
+        """Each action's own input (the browsable API's form shows `parent`, `qr_id`,
+        `scan_id`, not a scan's fields); the list's scans otherwise."""
+        inputs = {"parent": ParentScanInput, "child": ChildScanInput, "undo": UndoInput, "batch": BatchInput,
+                  "decode": DecodeInput}
+        return inputs.get(self.action, ScanSerializer)
+
     def get_throttles(self):
         if self.action in ("parent", "child", "undo", "batch"):
             return [ScanThrottle()]

@@ -3,6 +3,8 @@ camera), rendered with the parent's state; the JavaScript then calls API v1 (ses
 CSRF) for every scan, so the rules stay in the services. The lookup page: a bag by code
 (exact, with prefix suggestions), its parent or children, its bill and its scan history."""
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
@@ -25,7 +27,12 @@ def scan(request, parent_qr: str | None = None):
         try:
             parent = bag_get(user=request.user, qr_id=parent_qr)
         except NotFound:
-            messages.error(request, f"No parent bag {parent_qr.upper()} in your area; scan it to start it.")
+            code = normalize_code(parent_qr)[:64]
+            if re.fullmatch(settings.PARENT_QR_PATTERN, code):
+                messages.error(request, f"No parent bag {code} in your area yet: scan it to start it.")
+            else:
+                messages.error(request, f"{code} is not a parent bag code (like SB12345 or M444-12345). "
+                                        "Scan a parent bag to start.")
             return redirect("scan")
         if parent.kind != BagKind.PARENT:
             messages.error(request, f"{parent.qr_id} is a child bag, not a parent.")

@@ -62,6 +62,10 @@ class ServiceAdminMixin(StaleChangelistMixin):
 
         class ServiceForm(form_class):
             def _post_clean(self):
+                # The model's check constraints are the service's to judge (its dry run
+                # below, then the database): Django's own check of them would say only
+                # `Constraint "…" is violated`, on no field.
+                self.instance.validate_constraints = lambda exclude=None: None
                 super()._post_clean()
                 if self.errors:
                     return

@@ -78,6 +78,10 @@ class RequestContextMiddleware:
         try:
             with connection.execute_wrapper(_TimedQueries(usage)):
                 response = self.get_response(request)
+            if settings.DEBUG and response.status_code == 404:
+                from tracetrack.api.errors import json_not_found_under_debug
+
+                response = json_not_found_under_debug(request, response)
             seconds = time.perf_counter() - start
             response["X-Request-ID"] = request_id
             response["Server-Timing"] = (

@@ -408,6 +408,8 @@ TIME_ZONE = env_str("TIME_ZONE", "Asia/Kolkata")
 CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
+# Our own display formats per language (tracetrack/formats/<lang>/formats.py): times to the second.
+FORMAT_MODULE_PATH = ["tracetrack.formats"]
 
 # --- Static files -----------------------------------------------------------------------
 

@@ -23,5 +23,6 @@ if settings.DEBUG_TOOLBAR:
     urlpatterns.append(path("__debug__/", include("debug_toolbar.urls")))
 
 # JSON errors under /api/, Django's pages elsewhere.
+handler400 = "tracetrack.api.errors.bad_request"
 handler404 = "tracetrack.api.errors.not_found"
 handler500 = "tracetrack.api.errors.server_error"

@@ -18,24 +18,54 @@
     document.getElementById("bill-status").textContent = bill.status.replace("_", " ");
   }
 
-  function addRow(code, children) {
+  /* A row as the server renders it: the parent (linked to its lookup), its children, who
+     added it, and its Remove form. The children come from the bag itself (the bill's
+     answer counts them for the whole bill only). */
+  function addRow(code) {
     var empty = document.getElementById("no-parents");
     if (empty) empty.parentNode.removeChild(empty);
     var row = document.createElement("tr");
-    [code, String(children), "you", "reload to remove"].forEach(function (text) {
-      var cell = document.createElement("td");
-      cell.textContent = text;
+    row.dataset.parent = code;
+    var link = document.createElement("a");
+    link.href = "/lookup/?q=" + encodeURIComponent(code);
+    link.textContent = code;
+    var children = document.createElement("td");
+    children.className = "children";
+    children.textContent = "…";
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = root.dataset.removeUrl;
+    form.className = "inline";
+    [["csrfmiddlewaretoken", csrf], ["qr_id", code]].forEach(function (pair) {
+      var hidden = document.createElement("input");
+      hidden.type = "hidden"; hidden.name = pair[0]; hidden.value = pair[1];
+      form.appendChild(hidden);
+    });
+    var button = document.createElement("button");
+    button.type = "submit"; button.className = "secondary"; button.textContent = "Remove";
+    button.setAttribute("aria-label", "Remove " + code);
+    form.appendChild(button);
+    [link, children, document.body.dataset.user || "you", form].forEach(function (content) {
+      var cell = content.tagName === "TD" ? content : document.createElement("td");
+      if (cell !== content) {
+        if (typeof content === "string") cell.textContent = content; else cell.appendChild(content);
+      }
       row.appendChild(cell);
     });
     var body = document.getElementById("parents");
     body.insertBefore(row, body.firstChild);
+    fetch("/api/v1/bags/" + encodeURIComponent(code) + "/", { credentials: "same-origin",
+                                                              headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (bag) { children.textContent = bag ? String(bag.child_count) : "–"; })
+      .catch(function () { children.textContent = "–"; });
   }
 
   function onAnswer(item, answer, replayed) {
     var code = item.body.qr_id, data = answer.data || {};
     if (answer.status === 201 || answer.status === 200) {
       show(data);
-      if (answer.status === 201) addRow(code, "?");
+      if (answer.status === 201) addRow(code);
       if (!replayed) {
         if (data.duplicate) say("dup", code + " is already on this bill.");
         else if (data.parent_count === capacity) say("ok", code + " added. The bill is full: complete it.");

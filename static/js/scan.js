@@ -22,7 +22,9 @@
   function say(kind, text) { window.TT.feedback(feedbackEl, kind, text); }
 
   function showCount() {
-    countEl.textContent = state.count === null ? "?" : String(state.count);
+    // No parent yet: a dash, as the server renders it; a parent whose count is not known yet
+    // (scanned offline): a question mark until the server answers.
+    countEl.textContent = state.count === null ? (state.parent ? "?" : "–") : String(state.count);
     barEl.style.width = state.count === null ? "0%" : Math.min(100, Math.round(100 * state.count / capacity)) + "%";
     root.classList.toggle("full", state.count === capacity);
   }
@@ -104,8 +106,12 @@
 
   var waiting = 0;
   var queue = new window.TT.Queue("scans", csrf, onAnswer, function (n, refusal) {
-    // Once everything queued is through, take the parent's state from the server.
-    if (waiting > 0 && n === 0 && state.parent) loadChildren(state.parent);
+    // Once everything queued is through, take the parent's state from the server, and the
+    // "No network…" line gives way to saying the saved scans went.
+    if (waiting > 0 && n === 0) {
+      if (state.parent) loadChildren(state.parent);
+      if (!refusal && feedbackEl.classList.contains("info")) say("ok", "Back online: the saved scans were sent.");
+    }
     waiting = n;
     window.TT.showPending(pendingEl, n, refusal);
   }, { path: "scans/batch/", kinds: { "scans/parent/": "parent", "scans/child/": "child" }, limit: 30 });

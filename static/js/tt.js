@@ -79,7 +79,9 @@
   };
   Queue.prototype.save = function (items) {
     localStorage.setItem(this.key, JSON.stringify(items));
-    this.onChange(items.length);
+    // With what holds the queue up, if anything: a scan kept after a 401 or a 503 must say
+    // why at once, not at the next flush up to 5 s later (a browser test met that gap).
+    this.onChange(items.length, this.stalled);
   };
   Queue.prototype.push = function (item) {
     var items = this.items();

@@ -8,9 +8,11 @@ import sys
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, status
@@ -103,6 +105,30 @@ def exception_handler(exc, context):
 
 def _is_api(request) -> bool:
     return request.path.startswith(API_PREFIX)
+
+
+def bad_request(request, exception=None):
+    """handler400 (a request Django itself refuses: a body over DATA_UPLOAD_MAX_MEMORY_SIZE,
+    too many fields, a host not allowed): JSON under /api/, Django's page elsewhere."""
+    if not _is_api(request):
+        return django_bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        detail = f"The request body is over the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+    elif isinstance(exception, TooManyFieldsSent):
+        detail = f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields."
+    else:
+        detail = "Bad request."
+    return JsonResponse(with_request_id({"code": "invalid", "detail": detail, "errors": {"non_field_errors": [detail]}}),
+                        status=400)
+
+
+def json_not_found_under_debug(request, response):
+    """Under DEBUG Django answers an unknown URL with its debug page (handler404 is not
+    used): under /api/ it stays the API's JSON 404."""
+    if response.status_code == 404 and _is_api(request) and not response.get("Content-Type", "").startswith(
+            "application/json"):
+        return not_found(request)
+    return response
 
 
 def not_found(request, exception=None):
