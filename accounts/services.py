@@ -216,6 +216,19 @@ def user_update(
 
 
 @transaction.atomic
+@transaction.atomic
+def user_reset_password(*, user: User, password: str) -> User:
+    """A user's own new password, from a password-reset link (the link sent to their e-mail
+    proved who they are). Like every saved new password it revokes their tokens and ends
+    their sessions (accounts.signals)."""
+    _check_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit(actor=user, action="user.password_reset", entity_type="user", entity_id=user.username,
+          after={"password": "changed"})
+    return user
+
+
 def user_delete(*, actor: User | None, target: User) -> None:
     """Delete a user; their scans and bills stay (the user column becomes empty)."""
     if actor is not None:

@@ -3,14 +3,14 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.lockout import lockout_response
 from accounts.policy import allowed
-from accounts.services import user_set_eod_summary
+from accounts.services import user_reset_password, user_set_eod_summary
 from tracetrack import ratelimit
 from tracetrack.api.throttling import client_ip
 from tracetrack.forms import BoundedUsernameMixin
@@ -40,6 +40,37 @@ class LoginView(auth_views.LoginView):
         if getattr(request, "axes_locked_out", False):
             return lockout_response(request)
         return response
+
+
+class ServiceSetPasswordForm(SetPasswordForm):
+    """The new password of a reset, saved through `user_reset_password` (audited)."""
+
+    def save(self, commit=True):
+        return user_reset_password(user=self.user, password=self.cleaned_data["new_password1"])
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """"Forgot password" on the login page: Django's reset by e-mail (the console backend
+    unless EMAIL_HOST is set). The same answer whether or not the address is known; the
+    requests per IP share the login pages' RATE_LIMIT_LOGIN, so it cannot mail-bomb."""
+
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "emails/password_reset.txt"
+    subject_template_name = "emails/password_reset_subject.txt"
+
+    def post(self, request, *args, **kwargs):
+        if ratelimit.hit([Limit("login-page", client_ip(request), settings.RATE_LIMIT_LOGIN)]) is not None:
+            response = render(request, self.template_name, {"form": self.get_form(),
+                                                            "limited": "Too many requests from here; wait a minute."},
+                              status=429)
+            response["Retry-After"] = "60"
+            return response
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    form_class = ServiceSetPasswordForm
 
 
 @require_POST

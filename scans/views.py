@@ -16,6 +16,7 @@ from bags.holders import frozen_by
 from bags.models import BagKind
 from bags.selectors import bag_get, bags_visible_to, child_codes
 from scans.selectors import scans_visible_to
+from stats.selectors import operator_scans_today
 from tracetrack.db.replicas import stale_ok
 from tracetrack.errors import NotFound
 
@@ -45,6 +46,7 @@ def scan(request, parent_qr: str | None = None):
         "capacity": settings.PARENT_CAPACITY,
         "frozen": frozen,
         "parent_pattern": settings.PARENT_QR_PATTERN,
+        "my_scans_today": operator_scans_today(request.user),
     })
 
 

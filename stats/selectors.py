@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from stats.counters import ALL_FIGURES, scan_log
-from stats.models import Counter, ScanTally
+from stats.models import Counter, OperatorTally, ScanTally
 from stats.services import area_key, day_start, minute_floor
 
 
@@ -66,3 +66,10 @@ def scan_figures(*, area_id: int | None = None, now=None) -> dict[str, int]:
     """Scans today (local day) and in the last hour, exactly."""
     found = figures(area_id=area_id, metrics=(), now=now)
     return {"today": found["scans_today"], "last_hour": found["scans_last_hour"]}
+
+
+def operator_scans_today(user, *, now=None) -> int:
+    """The scans `user` made today (local day): their day tally, a few shard rows on the
+    (day, user_key, shard) unique index."""
+    rows = OperatorTally.objects.filter(day=day_start(now or timezone.now()), user_key=user.pk)
+    return sum(rows.values_list("count", flat=True))

@@ -69,9 +69,16 @@
       .then(function (bag) { if (bag && state.parent === code) setParent(code, bag.child_count, bag.children || []); }, function () {});
   }
 
+  /* "My scans today": one more for each answer that made a scan (a duplicate child makes none). */
+  var myTodayEl = document.getElementById("my-today-count");
+  function countMine(data) {
+    if (myTodayEl && data && data.scan && !data.duplicate) myTodayEl.textContent = String(parseInt(myTodayEl.textContent, 10) + 1);
+  }
+
   /* What an answer means for the page; `replayed` answers come from the offline queue. */
   function onAnswer(item, answer, replayed) {
     var body = item.body, status = answer.status, data = answer.data || {};
+    if (status === 200 || status === 201) countMine(data);
     if (item.path === "scans/parent/") {
       if (status === 200 || status === 201) {
         if (state.parent === body.qr_id) { state.count = data.bag.child_count; showCount(); }

@@ -109,3 +109,22 @@ def test_the_dashboard_fits_a_phone_and_its_chart_has_a_y_axis(phone, biller, di
     assert height < 3000, height
     ticks = page.locator("svg.chart text.y-tick").all_text_contents()
     assert ticks[0] == "0" and ticks[-1] == "50", ticks  # 2 parents + 48 children scanned this hour
+
+
+def test_my_scans_today_counts_as_i_scan(phone, dispatcher):
+    """What users expect: an operator sees their own count of the day."""
+    fill_parent(dispatcher, "SB00080", 2, prefix="MY")  # three scans already today
+    page = phone.login(dispatcher)
+    expect(page.locator("#my-today-count")).to_have_text("3")
+    page.keyboard.type("SB00080")
+    page.keyboard.press("Enter")
+    expect(page.locator("#my-today-count")).to_have_text("4")
+    page.keyboard.type("MY-NEW-01")
+    page.keyboard.press("Enter")
+    expect(page.locator("#my-today-count")).to_have_text("5")
+    page.keyboard.type("MY-NEW-01")  # a duplicate makes no scan
+    page.keyboard.press("Enter")
+    expect(page.locator("#feedback")).to_contain_text("already in this parent")
+    expect(page.locator("#my-today-count")).to_have_text("5")
+    page.reload()
+    expect(page.locator("#my-today-count")).to_have_text("5")

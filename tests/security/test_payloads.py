@@ -183,6 +183,7 @@ def page_inputs():
     """(method, url, form) of the pages' text inputs; {p} marks where the payload goes."""
     return [
         ("post", "/login/", {"username": "{p}", "password": "{p}"}),
+        ("post", "/password-reset/", {"email": "{p}"}),
         ("get", "/lookup/?q={p}", None),
         ("get", "/scan/{p}/", None),
         ("get", "/bills/?q={p}", None),
