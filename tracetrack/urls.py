@@ -17,6 +17,10 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),
     path("metrics", metrics_view, name="metrics"),
+    # The installable app: at the root, so that the service worker's scope is the whole site.
+    path("manifest.webmanifest", views.web_manifest, name="web-manifest"),
+    path("sw.js", views.service_worker, name="service-worker"),
+    path("offline/", views.offline, name="offline"),
 ]
 
 if settings.DEBUG_TOOLBAR:
