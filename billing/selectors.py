@@ -1,5 +1,6 @@
-"""Reads about bills: weights, lists with totals, the end-of-day summary."""
+"""Reads about bills: weights, lists with totals, a bill's manifest, the end-of-day summary."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from billing.models import Bill, BillBag, BillStatus
 from tracetrack.codes import normalize_code
 from tracetrack.db import sql
 from tracetrack.errors import NotFound
+from tracetrack.pages import keyset_page
 
 
 def expected_weight_kg(capacity: int) -> float:
@@ -41,10 +43,10 @@ def bills_with_totals() -> QuerySet[Bill]:
     return Bill.objects.select_related("created_by").annotate(child_total=Coalesce(_children_on_bill(), Value(0)))
 
 
-def bill_get(*, bill_id: str) -> Bill:
-
+def bill_get(*, bill_id: str, queryset: QuerySet[Bill] | None = None) -> Bill:
+    """The bill `bill_id` (matched as codes are) from `queryset` (default: with its totals)."""
     code = normalize_code(bill_id)
-    bill = bills_with_totals().filter(bill_id=code).first()
+    bill = (bills_with_totals() if queryset is None else queryset).filter(bill_id=code).first()
     if bill is None:
         raise NotFound(detail=f"No bill {code}.")
     return bill
@@ -62,6 +64,62 @@ def bill_with_parents(bill: Bill) -> Bill:
     bill.parent_codes = [code for code, _ in rows]
     bill.child_total = sum(count for _, count in rows)
     return bill
+
+
+@dataclass(frozen=True)
+class ParentOnBill:
+    qr_id: str
+    child_count: int
+    weight_kg: float
+    added_at: datetime
+    added_by: str | None
+
+
+def bill_parents(bill: Bill) -> list[ParentOnBill]:
+    """The parents on `bill` in the order they were loaded, with their children and weight:
+    one statement (the bill's BillBag index joined to the bags), however many there are (at
+    most BILL_CAPACITY_CEILING)."""
+    rows = (
+        BillBag.objects.filter(bill=bill)
+        .order_by("created_at", "pk")
+        .values_list("parent__qr_id", "parent__child_count", "created_at", "added_by__username")
+    )
+    return [ParentOnBill(code, count, actual_weight_kg(count), added_at, added_by)
+            for code, count, added_at, added_by in rows]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a bill's printed manifest shows. The totals are those of `parents` as read, so the
+    paper adds up even if a parent was scanned onto the bill meanwhile."""
+
+    bill: Bill
+    parents: list[ParentOnBill]
+    children: int
+    actual_weight_kg: float
+    expected_weight_kg: float
+
+
+def bill_manifest_get(*, bill_id: str) -> Manifest:
+    """The bill (with who created and completed it) and its parents: two statements."""
+    bill = bill_get(bill_id=bill_id, queryset=Bill.objects.select_related("created_by", "completed_by"))
+    parents = bill_parents(bill)
+    children = sum(parent.child_count for parent in parents)
+    return Manifest(bill=bill, parents=parents, children=children, actual_weight_kg=actual_weight_kg(children),
+                    expected_weight_kg=expected_weight_kg(bill.capacity))
+
+
+def bills_newest_first(queryset: QuerySet[Bill], *, limit: int, chunk: int = 1000) -> Iterator[Bill]:
+    """At most `limit` bills of `queryset`, newest first, read `chunk` at a time by keyset on
+    (created_at, pk) — the bills' created_at indexes — as the list pages them: no OFFSET, no
+    COUNT, and no statement held open while the rows are written out."""
+    cursor, sent = None, 0
+    while sent < limit:
+        rows, cursor = keyset_page(queryset, cursor, size=min(chunk, limit - sent))
+        yield from rows
+        sent += len(rows)
+        if cursor is None:
+            return
 
 
 def bill_parent_codes(bill: Bill) -> list[str]:

@@ -17,7 +17,7 @@ from tests.helpers import child_code, fill_parent
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/scan/", "/scan/SB00001/", "/lookup/", "/lookup/?q=SB00001", "/bills/", "/bills/new/", "/bills/summary/",
-         "/bills/BILL-1/"]
+         "/bills/BILL-1/", "/bills/BILL-1/manifest/", "/bills/BILL-1/export.csv", "/bills/export.csv"]
 # page → allowed for (dispatcher, biller, admin)
 ACCESS = {
     "/scan/": (200, 200, 200),
@@ -28,6 +28,10 @@ ACCESS = {
     "/bills/new/": (403, 200, 200),
     "/bills/summary/": (403, 200, 200),
     "/bills/BILL-1/": (403, 200, 200),
+    # The bill page's manifest and CSV, and the list's CSV: as the pages they come from.
+    "/bills/BILL-1/manifest/": (403, 200, 200),
+    "/bills/BILL-1/export.csv": (403, 200, 200),
+    "/bills/export.csv": (403, 200, 200),
 }
 
 
