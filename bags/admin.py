@@ -3,11 +3,12 @@ here; deleting goes through `bag_delete`, so counts, bill places and the audit l
 right. Searches and totals use indexes and estimates, never a full scan."""
 from django.contrib import admin
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from bags.codes import normalize_code
 from bags.models import Bag, Link
 from bags.services import bag_delete
-from tracetrack.admin_services import CodeSearchMixin, EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
+from tracetrack.admin_services import EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
 
 
 class ChildLinkInline(admin.TabularInline):
@@ -33,13 +34,17 @@ class ChildLinkInline(admin.TabularInline):
 
 
 @admin.register(Bag)
-class BagAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
+class BagAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["qr_id", "kind", "status", "child_count", "parent", "dispatch_area", "created_at"]
     list_filter = ["kind", "status", "dispatch_area"]
     list_select_related = ["dispatch_area", "parent_link__parent"]
     search_fields = ["qr_id"]
-    search_help_text = "A bag code or its beginning (SB123…)."
-    search_lookups = ("qr_id__startswith",)
+    search_help_text = _("A bag code or any part of it (0042 finds SB00420).")
+    # A term of three characters or more is looked for anywhere in the code (LIKE '%TERM%',
+    # answered on PostgreSQL from the trigram index bag_qr_id_trgm, migration 0005); a
+    # shorter one has no trigram to look up, so it matches the code's beginning, from the
+    # qr_id pattern-ops index.
+    search_contains_min_length = 3
     paginator = EstimatedCountPaginator
     inlines = [ChildLinkInline]
     readonly_fields = ["qr_id", "kind", "status", "child_count", "created_by", "created_at", "updated_at"]
@@ -50,6 +55,15 @@ class BagAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
         """A child's parent (joined in: one LEFT JOIN on the link's unique child index)."""
         link = getattr(bag, "parent_link", None) if bag.kind == "child" else None
         return link.parent.qr_id if link else "—"
+
+    def get_search_results(self, request, queryset, search_term):
+        # Codes are stored trimmed and upper-case (a check constraint): the term is made so,
+        # and compared with the column itself, which is what the indexes hold.
+        term = normalize_code(search_term)
+        if not term:
+            return queryset, False
+        lookup = "qr_id__contains" if len(term) >= self.search_contains_min_length else "qr_id__startswith"
+        return queryset.filter(**{lookup: term}), False
 
     def has_add_permission(self, request):
         return False  # bags come from scans, the API and imports

@@ -60,6 +60,9 @@ class Bag(models.Model):
             models.CheckConstraint(condition=Q(qr_id=Upper(F("qr_id"))), name="bag_qr_id_upper"),
             models.CheckConstraint(condition=Q(frozen=False) | Q(kind=BagKind.PARENT), name="bag_frozen_parent"),
         ]
+        # On PostgreSQL only, from migrations (SQLite has no such index types): the pending
+        # children (0002) and a trigram index on qr_id for the admin's search by any part
+        # of a code (0005).
         indexes = [
             models.Index(fields=["-created_at"], name="bag_created"),
             models.Index(fields=["dispatch_area", "-created_at"], name="bag_area_created"),

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 
 from billing import services
 from billing.models import Bill, BillBag
+from tracetrack.admin_dates import DataDateHierarchyMixin
 from tracetrack.admin_services import CodeSearchMixin, EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
 from tracetrack.errors import ServiceError
 
@@ -38,15 +39,14 @@ class BillBagInline(admin.TabularInline):
 
 
 @admin.register(Bill)
-class BillAdmin(CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
+class BillAdmin(DataDateHierarchyMixin, CodeSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["bill_id", "status", "parent_count", "capacity", "destination", "vehicle_number", "created_at"]
     list_filter = ["status"]
     list_select_related = ["created_by"]
     search_fields = ["bill_id"]
     search_help_text = "A bill id or its beginning."
     search_lookups = ("bill_id__startswith",)
-    date_hierarchy = "created_at"
-    date_hierarchy_drilldown = False
+    date_hierarchy = "created_at"  # only the periods with bills, from the bill_created index
     paginator = EstimatedCountPaginator
     actions = ["complete_bills", "reopen_bills"]
     inlines = [BillBagInline]

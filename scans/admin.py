@@ -7,18 +7,18 @@ from django.db.models import Q
 
 from bags.admin import bag_pk
 from scans.models import Scan
+from tracetrack.admin_dates import DataDateHierarchyMixin
 from tracetrack.admin_services import EstimatedCountPaginator, ReadOnlyAdmin
 
 
 @admin.register(Scan)
-class ScanAdmin(ReadOnlyAdmin):
+class ScanAdmin(DataDateHierarchyMixin, ReadOnlyAdmin):
     list_display = ["timestamp", "kind", "qr_id", "parent_qr", "user", "dispatch_area", "undone", "undone_at"]
     list_filter = ["kind", "dispatch_area"]
     list_select_related = ["user", "dispatch_area"]
     search_fields = ["qr_id"]
     search_help_text = "A bag code (its scans, and the scans into it) or a scan_id."
-    date_hierarchy = "timestamp"
-    date_hierarchy_drilldown = False  # no DISTINCT over millions of scans
+    date_hierarchy = "timestamp"  # only the years, months and days with scans, from the scan_time index
     paginator = EstimatedCountPaginator
 
     @admin.display(description="undone", boolean=True)

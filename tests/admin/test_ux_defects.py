@@ -82,3 +82,52 @@ def test_the_import_report_marks_good_rows_in_a_dark_colour():
 
     template = (Path(__file__).resolve().parents[2] / "templates/admin/tracetrack/import.html").read_text()
     assert ".import-ok { color: #1b5e20;" in template
+
+
+def offered(admin_client, url: str, part: str) -> set[str]:
+    """The `part` (year, month, day) of each choice the date hierarchy offers on `url`."""
+    import re
+
+    page = admin_client.get(url).content.decode()
+    hierarchy = page.split('<nav class="toplinks">', 1)[1].split("</nav>", 1)[0]
+    choices = hierarchy.split('class="date-back"', 1)[-1]  # not the link back up
+    return set(re.findall(rf"__{part}=(\d+)", choices))
+
+
+def test_the_scan_date_hierarchy_offers_only_periods_with_scans(admin_client, dispatcher):
+    """Defect 8: it offered this year ± 3 and every month and day, with no scans in most."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from tests.helpers import fill_parent
+
+    with time_machine.travel(datetime(2019, 5, 10, 6, 0, tzinfo=UTC), tick=False):
+        fill_parent(dispatcher, "SB00074", 1)
+    assert offered(admin_client, "/admin/scans/scan/", "year") == {"2019"}
+    assert offered(admin_client, "/admin/scans/scan/?timestamp__year=2019", "month") == {"5"}
+    assert offered(admin_client, "/admin/scans/scan/?timestamp__month=5&timestamp__year=2019", "day") == {"10"}
+    # Years between the first and the last are offered only when they hold scans.
+    with time_machine.travel(datetime(2022, 1, 3, 6, 0, tzinfo=UTC), tick=False):
+        fill_parent(dispatcher, "SB00075", 1, start=10)
+    assert offered(admin_client, "/admin/scans/scan/", "year") == {"2019", "2022"}
+    with time_machine.travel(datetime(2021, 7, 3, 6, 0, tzinfo=UTC), tick=False):
+        fill_parent(dispatcher, "SB00076", 1, start=20)
+    assert offered(admin_client, "/admin/scans/scan/", "year") == {"2019", "2021", "2022"}
+
+
+def test_the_bill_date_hierarchy_offers_only_periods_with_bills_in_local_time(admin_client, biller):
+    """Defect 8, for bills. 20:00 UTC on 31 December is already the next year in
+    Asia/Kolkata, where the admin's year and month lookups are."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from billing.services import bill_create
+
+    with time_machine.travel(datetime(2023, 12, 31, 20, 0, tzinfo=UTC), tick=False):
+        bill_create(user=biller, bill_id="OLD-1", capacity=1, destination="Agra", vehicle_number="UP 9")
+    assert offered(admin_client, "/admin/billing/bill/", "year") == {"2024"}
+    assert offered(admin_client, "/admin/billing/bill/?created_at__year=2024", "month") == {"1"}
+    page = admin_client.get("/admin/billing/bill/?created_at__year=2024&created_at__month=1")
+    assert [bill.bill_id for bill in page.context["cl"].result_list] == ["OLD-1"]
