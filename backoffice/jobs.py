@@ -4,8 +4,8 @@ run by a Celery worker (or, in the embedded default, a thread of the web process
 A job runs in two phases, each a background run of `backoffice.importing`: the check (a
 dry run: every row judged, nothing kept; the report is stored on the job), then — when
 the admin clicks Import — the commit, all or nothing, in one transaction. Progress (rows
-done of the total) goes to the cache every second as the job runs, where the job page
-reads it; it doubles as the job's heartbeat: a running job without one for
+done of the total) goes to the cache every second as the job runs, from a heartbeat
+thread of the worker, where the job page reads it; it is the job's heartbeat: a running job without one for
 JOB_STALE_SECONDS lost its worker (killed, host gone). PostgreSQL rolled its transaction
 back when the worker's connection went, so nothing is half-written; the job is marked
 failed with that reason (`reap_stale_jobs`, every minute from Celery beat, and whenever a
@@ -161,20 +161,42 @@ def progress_key(job_id) -> str:
 
 
 class _Progress:
-    """The import's progress callback: rows done, to the cache at most once a second."""
+    """The import's progress callback and the job's heartbeat: a thread of the worker puts
+    the latest rows done to the cache every second, whether or not a row finished meanwhile
+    (reading the file, or the first rows of a slow commit, can take longer than
+    JOB_STALE_SECONDS on a busy host: a job must not be reaped while its worker lives). A
+    killed worker's heartbeat stops with it."""
 
     def __init__(self, job: Job):
         self.job = job
         self.started = time.monotonic()
-        self.last = 0.0
+        self.done, self.total = 0, job.rows_total or 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"job-heartbeat-{job.pk}", daemon=True)
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.last < 1.0 and done < total:
-            return
-        self.last = now
-        cache.set(progress_key(self.job.pk), {"done": done, "total": total, "at": time.time(),
-                                               "seconds": now - self.started, "phase": self.job.phase},
+        self.done, self.total = done, total
+
+    def __enter__(self) -> "_Progress":
+        self._publish()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        cache.delete(progress_key(self.job.pk))
+
+    def _beat(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self._publish()
+            except Exception:  # noqa: BLE001 - a cache outage must not end the job; the next beat retries
+                logger.warning("job %s: progress not published (cache unavailable)", self.job.pk)
+
+    def _publish(self) -> None:
+        cache.set(progress_key(self.job.pk), {"done": self.done, "total": self.total, "at": time.time(),
+                                               "seconds": time.monotonic() - self.started, "phase": self.job.phase},
                   settings.JOB_STALE_SECONDS * 10)
 
 
@@ -188,14 +210,13 @@ def run_job(job_id) -> None:
         logger.info("job %s is not queued any more; nothing to do", job_id)
         return
     job = Job.objects.select_related("user").get(pk=job_id)
-    progress = _Progress(job)
-    progress(0, job.rows_total or 0)
     commit = job.phase == JobPhase.COMMIT
     logger.info("job %s: %s of %s (%s rows) by %s", job.pk, job.phase, job.file_name, job.rows_total,
                 job.user.username if job.user else "?")
     try:
-        report = import_file(user=job.user, kind=IMPORT_OF[job.kind], path=Path(job.file_path),
-                             file_name=job.file_name, commit=commit, progress=progress)
+        with _Progress(job) as progress:
+            report = import_file(user=job.user, kind=IMPORT_OF[job.kind], path=Path(job.file_path),
+                                 file_name=job.file_name, commit=commit, progress=progress)
     except ImportFileError as exc:
         _finish(job, JobStatus.FAILED, error=str(exc))
         return
@@ -203,8 +224,6 @@ def run_job(job_id) -> None:
         logger.exception("job %s failed", job.pk)
         _finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}. Nothing was written.")
         return
-    finally:
-        cache.delete(progress_key(job.pk))
     job.report = report_as_json(report)
     if report.committed:
         _finish(job, JobStatus.COMMITTED)

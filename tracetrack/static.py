@@ -22,8 +22,9 @@ def check_manifest() -> None:
     missing = [name for name in ours if name not in hashed]
     if missing:
         where = Path(settings.STATIC_ROOT) / "staticfiles.json"
+        lacks = f"lacks {len(missing)} of our {len(ours)} files ({', '.join(missing[:5])}{', …' if missing[5:] else ''})"
         raise ImproperlyConfigured(
-            f"The static files manifest ({where}) {'lacks ' + ', '.join(missing[:5]) if hashed else 'is missing'}: "
+            f"The static files manifest ({where}) {lacks if hashed else 'is missing'}: "
             "run `manage.py collectstatic --noinput` (as part of every deploy), or set STATIC_MANIFEST=0 to serve "
             "the files without hashed names."
         )

@@ -150,6 +150,34 @@ def test_a_running_job_with_a_fresh_heartbeat_is_left_alone(admin_user, settings
     assert (progress["status"], progress["done"], progress["total"], progress["rate"]) == ("running", 5, 18, 5)
 
 
+def test_a_live_worker_slow_to_its_first_rows_keeps_its_job(admin_user, settings, tmp_path):
+    """The heartbeat beats every second while the import runs, not only at every 1,000 rows:
+    a commit whose first rows take longer than JOB_STALE_SECONDS (a busy host) is not
+    reaped from under its living worker."""
+    settings.JOB_STALE_SECONDS = 2
+    path = tmp_path / "big.csv"
+    path.write_bytes(csv_bytes(bag_rows(2, 2)))
+    from unittest import mock
+
+    with mock.patch("backoffice.jobs.dispatch"):
+        job = jobs.job_start(user=admin_user, kind="bags", path=path, file_name="big.csv")
+    Job.objects.filter(pk=job.pk).update(started_at=job.created_at - _seconds(60))
+    reaped = []
+    real_import = jobs.import_file
+
+    def slow_import(**kwargs):
+        for _second in range(4):  # twice JOB_STALE_SECONDS without a row done
+            time.sleep(1)
+            reaped.append(jobs.reap_stale_jobs())
+        return real_import(**kwargs)
+
+    with mock.patch("backoffice.jobs.import_file", slow_import):
+        jobs.run_job(job.pk)
+    job.refresh_from_db()
+    assert reaped == [0, 0, 0, 0] and job.status == JobStatus.JUDGED
+    assert cache.get(jobs.progress_key(job.pk)) is None, "the heartbeat stops with the run"
+
+
 def test_a_job_is_run_once_even_when_handed_out_twice(admin_user, tmp_path, django_capture_on_commit_callbacks):
     path = tmp_path / "big.csv"
     path.write_bytes(csv_bytes(bag_rows(2, 2)))
