@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test venv migrate lint check-deploy clean bench
+.PHONY: run test venv migrate lint check-deploy clean bench messages messages-collect
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,18 @@ check-deploy: venv
 # needed, compares worker classes, measures the /health/ floor, 50/200/500 users and the
 # scale check, and writes bench/REPORT.md + bench/chart.png. Knobs (BENCH_SIZES, BENCH_USERS,
 # BENCH_DURATION, BENCH_CLASSES, ...): see bench/run.py.
+# The Hindi catalogue (locale/hi): `make messages` collects every marked string of the
+# templates, the Python code and static/js into the .po files (new entries then need their
+# Hindi: tests/i18n fails until each has one) and compiles the .mo files, which are committed
+# with them. Needs gettext (xgettext, msgfmt).
+MESSAGE_IGNORES := --ignore=.venv --ignore=var --ignore=bench --ignore=tests --ignore=demo --ignore=tools --ignore=reports
+messages-collect:
+	SECRET_KEY=messages DEBUG=1 $(PY) manage.py makemessages -l hi -d django --no-obsolete $(MESSAGE_IGNORES)
+	SECRET_KEY=messages DEBUG=1 $(PY) manage.py makemessages -l hi -d djangojs --no-obsolete $(MESSAGE_IGNORES)
+
+messages: venv messages-collect
+	SECRET_KEY=messages DEBUG=1 $(PY) manage.py compilemessages -l hi --ignore=.venv
+
 bench: venv
 	$(PY) bench/run.py
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 from accounts import services
 from accounts.models import ApiToken, AuditLog, DispatchArea, User
 from tracetrack import request_context
+from tracetrack.admin_dates import DataDateHierarchyMixin
 from tracetrack.admin_services import EstimatedCountPaginator, ReadOnlyAdmin, ServiceAdminMixin
 
 
@@ -171,13 +172,12 @@ class AuditEntityTypeFilter(_AuditValuesFilter):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
+class AuditLogAdmin(DataDateHierarchyMixin, ReadOnlyAdmin):
     list_display = ["timestamp", "actor_username", "action", "entity_type", "entity_id", "ip"]
     list_filter = [AuditActionFilter, AuditEntityTypeFilter]
     search_fields = ["entity_id"]
     search_help_text = "What changed: a bag code, bill id, username or scan id."
-    date_hierarchy = "timestamp"
-    date_hierarchy_drilldown = False
+    date_hierarchy = "timestamp"  # only the periods with rows (DataDateHierarchyMixin)
     paginator = EstimatedCountPaginator
 
     def get_search_results(self, request, queryset, search_term):

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -29,7 +31,7 @@ from tracetrack.api.throttling import LoginThrottle
 
 class InvalidCredentials(exceptions.AuthenticationFailed):
     tracetrack_code = "invalid_credentials"
-    default_detail = "Wrong username or password."
+    default_detail = gettext_lazy("Wrong username or password.")
 
 
 class LockedOut(exceptions.Throttled):
@@ -76,7 +78,7 @@ class TokenView(APIView):
                    description="Revoke the token that authenticates this request.")
     def delete(self, request):
         if not isinstance(request.auth, ApiToken):
-            raise exceptions.ValidationError({"non_field_errors": ["Call this with the Bearer token to revoke."]})
+            raise exceptions.ValidationError({"non_field_errors": [_("Call this with the Bearer token to revoke.")]})
         services.token_revoke(actor=request.user, token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

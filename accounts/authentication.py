@@ -1,6 +1,8 @@
 """`Authorization: Bearer <token>` for programs (API tokens hashed at rest)."""
 
 from django.http.request import RawPostDataException
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
@@ -10,17 +12,17 @@ from accounts.services import token_authenticate, token_check_signature
 
 class SignatureRequired(exceptions.AuthenticationFailed):
     tracetrack_code = "signature_required"
-    default_detail = "This token signs its requests: send X-TT-Timestamp and X-TT-Signature."
+    default_detail = gettext_lazy("This token signs its requests: send X-TT-Timestamp and X-TT-Signature.")
 
 
 class InvalidSignature(exceptions.AuthenticationFailed):
     tracetrack_code = "invalid_signature"
-    default_detail = ("Bad request signature: wrong, malformed, older or newer than 300 s, "
-                      "or already used.")
+    default_detail = gettext_lazy("Bad request signature: wrong, malformed, older or newer than 300 s, "
+                                  "or already used.")
 
 
 class ReadOnlyToken(exceptions.PermissionDenied):
-    default_detail = "This token is read-only: it may only GET, HEAD or OPTIONS."
+    default_detail = gettext_lazy("This token is read-only: it may only GET, HEAD or OPTIONS.")
 
 
 def _body(request) -> bytes:
@@ -37,18 +39,18 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if header and header[0].lower() == b"token":
             raise exceptions.NotAuthenticated(
-                "Authentication credentials were not provided: use 'Authorization: Bearer <token>', not 'Token'.")
+                _("Authentication credentials were not provided: use 'Authorization: Bearer <token>', not 'Token'."))
         if not header or header[0].lower() != self.keyword.encode():
             return None  # not ours: session authentication may still apply
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(_("Authorization header must be 'Bearer <token>'."))
         try:
             raw = header[1].decode()
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("Invalid token.") from None
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         token = token_authenticate(raw)
         if token is None:
-            raise exceptions.AuthenticationFailed("Unknown, expired or revoked token.")
+            raise exceptions.AuthenticationFailed(_("Unknown, expired or revoked token."))
         if token.signing_secret:
             meta = request.META
             refused = token_check_signature(

@@ -2,10 +2,11 @@
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy
 
 from tracetrack import request_context
 
-LOCKED_OUT_DETAIL = "Too many failed logins; this account is locked for a while on this address."
+LOCKED_OUT_DETAIL = gettext_lazy("Too many failed logins; this account is locked for a while on this address.")
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:

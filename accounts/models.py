@@ -1,9 +1,11 @@
 """Users, roles, dispatch areas, API tokens and the audit log."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class DispatchArea(models.Model):
@@ -20,9 +22,9 @@ class DispatchArea(models.Model):
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    BILLER = "biller", "Biller"
-    DISPATCHER = "dispatcher", "Dispatcher"
+    ADMIN = "admin", _("Admin")
+    BILLER = "biller", _("Biller")
+    DISPATCHER = "dispatcher", _("Dispatcher")
 
 
 class TraceTrackUserManager(UserManager):
@@ -43,6 +45,8 @@ class User(AbstractUser):
     )
     # Billers and admins get the end-of-day summary by e-mail unless they opt out.
     eod_summary = models.BooleanField("e-mail me the end-of-day summary", default=True)
+    # The language of the pages for this user, whatever the phone's; blank: the browser's.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
 
     objects = TraceTrackUserManager()
 

@@ -6,6 +6,8 @@ selectors themselves (DESIGN.md rule 7)."""
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from accounts.models import Role, User
 from tracetrack.errors import Forbidden
 
@@ -47,7 +49,7 @@ def allowed(user: User | None, action: str) -> bool:
 def require(user: User | None, action: str) -> None:
     """Raise `Forbidden` unless `user` may perform `action`."""
     if not allowed(user, action):
-        raise Forbidden(detail="Your role does not allow this.")
+        raise Forbidden(detail=_("Your role does not allow this."))
 
 
 def admin_permissions(role: str) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from django.core.cache import cache
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, DispatchArea, Role, User
 from tracetrack import metrics
@@ -23,14 +24,14 @@ def area_by_code(code: "str | DispatchArea | None", *, field: str = "dispatch_ar
         return None
     area = DispatchArea.objects.filter(code=normalized).first()
     if area is None:
-        raise invalid(field, f"Unknown dispatch area {normalized!r}.")
+        raise invalid(field, _("Unknown dispatch area %(normalized)s.") % {"normalized": repr(normalized)})
     return area
 
 
 def user_get(*, username: str) -> User:
     user = User.objects.select_related("dispatch_area").filter(username=username.strip()).first()
     if user is None:
-        raise NotFound(detail=f"No user {username.strip()!r}.")
+        raise NotFound(detail=_("No user %(strip)s.") % {"strip": repr(username.strip())})
     return user
 
 

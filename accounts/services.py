@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit
 from accounts.models import ApiToken, DispatchArea, Role, User
@@ -54,7 +55,7 @@ def _snapshot(user: User) -> dict[str, Any]:
 
 def _check_role(role: str) -> str:
     if role not in Role.values:
-        raise invalid("role", f"Role must be one of {', '.join(Role.values)}.")
+        raise invalid("role", _("Role must be one of %(values)s.") % {"values": ', '.join(Role.values)})
     return role
 
 
@@ -66,13 +67,13 @@ def _check_username(username: str) -> str:
     control characters, nothing longer than the column."""
     username = str(username or "").strip()
     if not username:
-        raise invalid("username", "A username is required.")
+        raise invalid("username", _("A username is required."))
     if len(username) > USERNAME_MAX_LENGTH:
-        raise invalid("username", f"A username has at most {USERNAME_MAX_LENGTH} characters.")
+        raise invalid("username", _("A username has at most %(count)s characters.") % {"count": USERNAME_MAX_LENGTH})
     try:
         User.username_validator(username)
     except ValidationError:
-        raise invalid("username", "A username may contain only letters, digits and @ . + - _ characters.") from None
+        raise invalid("username", _("A username may contain only letters, digits and @ . + - _ characters.")) from None
     return username
 
 
@@ -90,7 +91,7 @@ BILLER_GROUP = "Billers"
 
 def biller_group() -> Group:
     """The Billers group with its permissions, made when missing (after a flush, say)."""
-    group, _ = Group.objects.get_or_create(name=BILLER_GROUP)
+    group, _created = Group.objects.get_or_create(name=BILLER_GROUP)
     permissions = admin_permissions(Role.BILLER)
     if group.permissions.count() != len(permissions):
         wanted = reduce(or_, (Q(content_type__app_label=app, codename=code) for app, code in permissions))
@@ -144,7 +145,7 @@ def user_create(
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise UserRefused("user_exists", f"User {username!r} already exists.") from None
+        raise UserRefused("user_exists", _("User %(username)s already exists.") % {"username": repr(username)}) from None
     _sync_groups(user)
     audit(actor=actor, action="user.create", entity_type="user", entity_id=user.username, after=_snapshot(user))
     return user
@@ -155,7 +156,7 @@ def _ensure_other_active_admin(target: User) -> None:
     are locked so that two admins demoting each other at once cannot both succeed."""
     admin_ids = list(active_admins().select_for_update().order_by("pk").values_list("pk", flat=True))
     if not [pk for pk in admin_ids if pk != target.pk]:
-        raise UserRefused("last_admin", "This is the last active admin; make another admin first.")
+        raise UserRefused("last_admin", _("This is the last active admin; make another admin first."))
 
 
 @transaction.atomic
@@ -181,7 +182,7 @@ def user_update(
 
     new_role = target.role if role is UNSET else role
     if new_role != target.role and actor is not None and actor.pk == target.pk:
-        raise UserRefused("own_role", "You cannot change your own role.")
+        raise UserRefused("own_role", _("You cannot change your own role."))
     _check_role(new_role)
     new_area = target.dispatch_area if dispatch_area is UNSET else area_by_code(dispatch_area)
     new_active = target.is_active if is_active is UNSET else bool(is_active)
@@ -253,9 +254,9 @@ def area_save(*, actor: User | None, code: str, name: str, area: DispatchArea | 
     name = str(name or "").strip()
     errors: dict[str, list[str]] = {}
     if area is None and not re.fullmatch(r"[a-z0-9_-]{2,50}", code):
-        errors["code"] = ["An area code is 2–50 lower-case letters, digits, '_' or '-'."]
+        errors["code"] = [_("An area code is 2–50 lower-case letters, digits, '_' or '-'.")]
     if not name or len(name) > DispatchArea._meta.get_field("name").max_length:
-        errors["name"] = ["A name of 1–100 characters is required."]
+        errors["name"] = [_("A name of 1–100 characters is required.")]
     if errors:
         raise InvalidInput(errors)
     if area is None:
@@ -264,7 +265,7 @@ def area_save(*, actor: User | None, code: str, name: str, area: DispatchArea | 
             with transaction.atomic():
                 area.save(force_insert=True)
         except IntegrityError:
-            raise UserRefused("area_exists", f"Area {code!r} already exists.") from None
+            raise UserRefused("area_exists", _("Area %(code)s already exists.") % {"code": repr(code)}) from None
         audit(actor=actor, action="area.create", entity_type="area", entity_id=code, after={"name": name})
         return area
     area = DispatchArea.objects.select_for_update().get(pk=area.pk)
@@ -286,6 +287,26 @@ def user_set_eod_summary(*, user: User, wanted: bool) -> User:
         user.save(update_fields=["eod_summary"])
         audit(actor=user, action="user.eod_summary", entity_type="user", entity_id=user.username,
               before={"eod_summary": not wanted}, after={"eod_summary": wanted})
+    return user
+
+
+def language_valid(language: str) -> bool:
+    return language in {code for code, _name in settings.LANGUAGES}
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    """A user's own choice of the pages' language (the header's switch); "" follows the
+    browser. An unknown language → 400 `invalid`."""
+    if language and not language_valid(language):
+        raise invalid("language", _("Choose one of the offered languages."))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.language != language:
+        before = user.language
+        user.language = language
+        user.save(update_fields=["language"])
+        audit(actor=user, action="user.language", entity_type="user", entity_id=user.username,
+              before={"language": before}, after={"language": language})
     return user
 
 

@@ -17,5 +17,6 @@ urlpatterns = [
     path("password-reset/done/",
          PasswordResetCompleteView.as_view(template_name="registration/password_reset_complete.html"),
          name="password_reset_complete"),
+    path("language/", views.language_choice, name="language-choice"),
     path("account/eod-summary/", views.eod_summary_choice, name="eod-summary-choice"),
 ]

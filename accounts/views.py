@@ -6,11 +6,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.lockout import lockout_response
 from accounts.policy import allowed
-from accounts.services import user_reset_password, user_set_eod_summary
+from accounts.services import language_valid, user_reset_password, user_set_eod_summary, user_set_language
 from tracetrack import ratelimit
 from tracetrack.api.throttling import client_ip
 from tracetrack.forms import BoundedUsernameMixin
@@ -32,7 +34,7 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         if ratelimit.hit([Limit("login-page", client_ip(request), settings.RATE_LIMIT_LOGIN)]) is not None:
-            context = {"form": self.get_form(), "locked_out": "Too many attempts from here; wait a minute."}
+            context = {"form": self.get_form(), "locked_out": _("Too many attempts from here; wait a minute.")}
             response = render(request, self.template_name, context, status=429)
             response["Retry-After"] = "60"
             return response
@@ -61,7 +63,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def post(self, request, *args, **kwargs):
         if ratelimit.hit([Limit("login-page", client_ip(request), settings.RATE_LIMIT_LOGIN)]) is not None:
             response = render(request, self.template_name, {"form": self.get_form(),
-                                                            "limited": "Too many requests from here; wait a minute."},
+                                                            "limited": _("Too many requests from here; wait a minute.")},
                               status=429)
             response["Retry-After"] = "60"
             return response
@@ -82,8 +84,8 @@ def eod_summary_choice(request):
         raise PermissionDenied
     wanted = request.POST.get("eod_summary") == "on"
     user_set_eod_summary(user=request.user, wanted=wanted)
-    messages.success(request, "You will get the end-of-day summary by e-mail." if wanted
-                     else "You will not get the end-of-day summary by e-mail any more.")
+    messages.success(request, _("You will get the end-of-day summary by e-mail.") if wanted
+                     else _("You will not get the end-of-day summary by e-mail any more."))
     return redirect("home")
 
 
@@ -94,3 +96,27 @@ def home(request):
     if request.user.is_dispatcher:
         return redirect("scan")
     return render(request, "pages/home.html")
+
+
+@require_POST
+def language_choice(request):
+    """The language switch in every page's header: anyone may use it (the login page too).
+    A signed-in user's choice is kept on their account (UserLanguageMiddleware), everyone's
+    in the django_language cookie; back to the page it came from."""
+    language = request.POST.get("language", "")
+    if not language_valid(language):
+        language = ""
+    if request.user.is_authenticated:
+        user_set_language(user=request.user, language=language)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = "/"
+    response = redirect(back)
+    if language:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                            secure=settings.LANGUAGE_COOKIE_SECURE, samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                            httponly=False)
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response

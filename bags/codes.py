@@ -4,6 +4,7 @@ import re
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from bags.models import BagKind
 from tracetrack.codes import normalize_code
@@ -37,7 +38,7 @@ def parse_code(raw, kind: str, *, field: str = "qr_id") -> str:
     `field`."""
     code = normalize_code(raw)
     if not code:
-        raise invalid(field, "A QR code is required.")
+        raise invalid(field, _("A QR code is required."))
     if kind == BagKind.PARENT:
         if not is_parent_code(code):
             raise invalid(field, f"{code[:64]!r} is not a parent bag code (SB12345 or M444-12345).")
@@ -50,5 +51,5 @@ def parse_code(raw, kind: str, *, field: str = "qr_id") -> str:
                                      "it cannot be a child bag. Scan the label again.")
             raise invalid(field, f"{code[:64]!r} is not a child bag code (4–30 letters, digits or dashes).")
     else:
-        raise invalid("kind", "Kind must be 'parent' or 'child'.")
+        raise invalid("kind", _("Kind must be 'parent' or 'child'."))
     return code

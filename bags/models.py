@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import DispatchArea, User
 
@@ -13,14 +14,14 @@ PARENT_CAPACITY_CEILING = 100
 
 
 class BagKind(models.TextChoices):
-    PARENT = "parent", "Parent"
-    CHILD = "child", "Child"
+    PARENT = "parent", _("Parent")
+    CHILD = "child", _("Child")
 
 
 class BagStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
+    PENDING = "pending", _("Pending")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
 
 
 class Bag(models.Model):

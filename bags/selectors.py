@@ -1,6 +1,7 @@
 """Reads about bags, already scoped to the caller (dispatchers see their own area)."""
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bags.codes import normalize_code
@@ -30,7 +31,7 @@ def bag_get(*, user: User, qr_id: str) -> Bag:
     code = normalize_code(qr_id)
     bag = bags_visible_to(user).filter(qr_id=code).first()
     if bag is None:
-        raise NotFound(detail=f"No bag {code}.")
+        raise NotFound(detail=_("No bag %(code)s.") % {"code": code})
     return bag
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit
 from accounts.models import DispatchArea, User
@@ -89,7 +90,7 @@ def bags_create(
     for index, (qr_id, kind, requested) in enumerate(bags):
         try:
             if kind not in BagKind.values:
-                raise invalid("kind", "Kind must be 'parent' or 'child'.")
+                raise invalid("kind", _("Kind must be 'parent' or 'child'."))
             code = parse_code(qr_id, kind)
             key = requested.pk if isinstance(requested, DispatchArea) else requested
             if key not in areas:
@@ -125,7 +126,7 @@ def bags_create(
 
 
 def _exists(code: str) -> BagRefused:
-    return BagRefused("bag_exists", f"Bag {code} already exists.")
+    return BagRefused("bag_exists", _("Bag %(code)s already exists.") % {"code": code})
 
 
 @transaction.atomic
@@ -139,13 +140,13 @@ def bag_delete(*, user: User, qr_id: str) -> None:
     code = normalize_code(qr_id)
     found = Bag.objects.filter(qr_id=code).first()
     if found is None:
-        raise NotFound(detail=f"No bag {code}.")
+        raise NotFound(detail=_("No bag %(code)s.") % {"code": code})
 
     if found.kind == BagKind.PARENT:
         held = [(holder, holder.before_delete(found)) for holder in holders()]
         bag = Bag.objects.select_for_update().filter(pk=found.pk).first()
         if bag is None:
-            raise NotFound(detail=f"No bag {code}.")
+            raise NotFound(detail=_("No bag %(code)s.") % {"code": code})
         for holder, what in held:
             refusal = holder.refuse_delete(bag, what)
             if refusal is not None:
@@ -161,13 +162,13 @@ def bag_delete(*, user: User, qr_id: str) -> None:
         parent = Bag.objects.select_for_update().get(pk=link.parent_id) if link else None
         bag = Bag.objects.select_for_update().filter(pk=found.pk).first()
         if bag is None:
-            raise NotFound(detail=f"No bag {code}.")
+            raise NotFound(detail=_("No bag %(code)s.") % {"code": code})
         link_now = Link.objects.filter(child_id=bag.pk).first()
         if (link_now.parent_id if link_now else None) != (parent.pk if parent else None):
-            raise BagRefused("conflict", f"Bag {code} was moved to another parent meanwhile; try again.")
+            raise BagRefused("conflict", _("Bag %(code)s was moved to another parent meanwhile; try again.") % {"code": code})
         frozen = frozen_by(parent) if parent is not None else None
         if frozen:
-            raise BagRefused("bill_completed", f"Bag {code} is in {parent.qr_id}, which is on {frozen}.")
+            raise BagRefused("bill_completed", _("Bag %(code)s is in %(qr_id)s, which is on %(frozen)s.") % {"code": code, "qr_id": parent.qr_id, "frozen": frozen})
         before = bag_snapshot(bag)
         tally = Tally().child_removed(bag, linked=link_now is not None)
         if link_now is not None:

@@ -3,6 +3,8 @@ deleted parent leaves its bill, whose parent count and status follow."""
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from bags.models import Bag
 from billing.models import Bill, BillBag
 from billing.selectors import completed_bill_id
@@ -30,7 +32,7 @@ class BillHolder:
 
     def frozen_by(self, parent: Bag) -> str | None:
         bill_id = completed_bill_id(parent)
-        return f"completed bill {bill_id}" if bill_id else None
+        return _("completed bill %(bill_id)s") % {"bill_id": bill_id} if bill_id else None
 
     def before_delete(self, bag: Bag) -> _Place:
         place = BillBag.objects.filter(parent_id=bag.pk).first()
@@ -40,10 +42,11 @@ class BillHolder:
     def refuse_delete(self, bag: Bag, held: _Place) -> BagRefused | None:
         now = BillBag.objects.filter(parent_id=bag.pk).first()
         if (now.bill_id if now else None) != (held.bill.pk if held.bill else None):
-            return BagRefused("conflict", f"Bag {bag.qr_id} was moved to another bill meanwhile; try again.")
+            return BagRefused("conflict", _("Bag %(qr_id)s was moved to another bill meanwhile; try again.")
+                              % {"qr_id": bag.qr_id})
         if held.bill is not None and held.bill.is_completed:
-            return BagRefused("bill_completed", f"Bag {bag.qr_id} is on completed bill {held.bill.bill_id}; "
-                                                "reopen it first.")
+            return BagRefused("bill_completed", _("Bag %(qr_id)s is on completed bill %(bill_id)s; reopen it first.")
+                              % {"qr_id": bag.qr_id, "bill_id": held.bill.bill_id})
         return None
 
     def release(self, bag: Bag, held: _Place, *, actor) -> None:

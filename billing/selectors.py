@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from bags.models import Bag
 from billing.models import Bill, BillBag, BillStatus
@@ -48,7 +49,7 @@ def bill_get(*, bill_id: str, queryset: QuerySet[Bill] | None = None) -> Bill:
     code = normalize_code(bill_id)
     bill = (bills_with_totals() if queryset is None else queryset).filter(bill_id=code).first()
     if bill is None:
-        raise NotFound(detail=f"No bill {code}.")
+        raise NotFound(detail=_("No bill %(code)s.") % {"code": code})
     return bill
 
 
@@ -61,8 +62,8 @@ def bill_with_parents(bill: Bill) -> Bill:
         f"ORDER BY bb.{sql.q('created_at')}, bb.{sql.q('id')}",
         [bill.pk],
     )
-    bill.parent_codes = [code for code, _ in rows]
-    bill.child_total = sum(count for _, count in rows)
+    bill.parent_codes = [code for code, _count in rows]
+    bill.child_total = sum(count for _code, count in rows)
     return bill
 
 

@@ -1,5 +1,6 @@
 """API representations of bills and the bodies of bill requests."""
 
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from bags.models import BagKind
@@ -70,7 +71,7 @@ class BillCapacityField(serializers.IntegerField):
     (JSON 12, or the text "12"); not true/false, 2.5 or "12.0". Its range is the service's
     rule (DESIGN.md rule 9)."""
 
-    default_error_messages = {"invalid": "Capacity must be a whole number."}
+    default_error_messages = {"invalid": gettext_lazy("Capacity must be a whole number.")}
 
     def to_internal_value(self, data) -> int:
         if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit
 from accounts.models import User
@@ -53,11 +54,12 @@ def _capacity(value: Any, *, maximum: int, errors: dict[str, list[str]]) -> int 
     """The capacity rule (DESIGN.md rule 9) on a number that the caller's input parsed
     (billing.serializers.BillCapacityField); anything else is refused, not parsed."""
     if not isinstance(value, int) or isinstance(value, bool):
-        errors["capacity"] = ["Capacity must be a whole number."]
+        errors["capacity"] = [_("Capacity must be a whole number.")]
         return None
     number = value
     if not settings.BILL_CAPACITY_MIN <= number <= maximum:
-        errors["capacity"] = [f"Capacity must be between {settings.BILL_CAPACITY_MIN} and {maximum}."]
+        errors["capacity"] = [_("Capacity must be between %(low)s and %(high)s.")
+                              % {"low": settings.BILL_CAPACITY_MIN, "high": maximum}]
         return None
     return number
 
@@ -66,9 +68,9 @@ def _text(value: Any, field: str, *, required: bool, errors: dict[str, list[str]
     max_length = BILL_TEXT_LIMITS[field]
     text = "" if value is None else str(value).strip()
     if required and not text:
-        errors[field] = ["This field is required."]
+        errors[field] = [_("This field is required.")]
     elif len(text) > max_length:
-        errors[field] = [f"At most {max_length} characters."]
+        errors[field] = [_("At most %(count)s characters.") % {"count": max_length}]
     return text
 
 
@@ -83,7 +85,7 @@ def _lock_bill(bill_id: str) -> Bill:
         [code],
     )
     if not rows:
-        raise NotFound(detail=f"No bill {code}.")
+        raise NotFound(detail=_("No bill %(code)s.") % {"code": code})
     bill = sql.instance(Bill, rows[0][:-1])
     if bill.created_by_id is not None:
         bill.created_by = User(id=bill.created_by_id, username=rows[0][-1])
@@ -110,7 +112,7 @@ def _lock_parents(bill: Bill) -> list[int]:
 
 def _refuse_if_completed(bill: Bill) -> None:
     if bill.is_completed:
-        raise BillRefused("bill_completed", f"Bill {bill.bill_id} is completed; reopen it first.")
+        raise BillRefused("bill_completed", _("Bill %(bill_id)s is completed; reopen it first.") % {"bill_id": bill.bill_id})
 
 
 def set_parent_count(bill: Bill, parent_count: int, *, actor: User | None = None) -> None:
@@ -170,7 +172,7 @@ def bill_create(
         with transaction.atomic():
             bill.save(force_insert=True)
     except IntegrityError:
-        raise BillRefused("bill_exists", f"Bill {code} already exists.") from None
+        raise BillRefused("bill_exists", _("Bill %(code)s already exists.") % {"code": code}) from None
     Tally().bill_made(bill.status).apply()
     audit(actor=user, action="bill.create", entity_type="bill", entity_id=code, after=bill_snapshot(bill))
     return bill
@@ -207,7 +209,7 @@ def bill_update(
     _refuse_if_completed(bill)
     if "capacity" in changes and changes["capacity"] < bill.parent_count:
         raise InvalidInput(
-            {"capacity": [f"Capacity cannot be below the {bill.parent_count} parents already on the bill."]}
+            {"capacity": [_("Capacity cannot be below the %(count)s parents already on the bill.") % {"count": bill.parent_count}]}
         )
     before = bill_snapshot(bill)
     for field, value in changes.items():
@@ -229,17 +231,18 @@ def bill_add_parent(*, user: User, bill_id: str, parent_qr: str) -> BillParentRe
     bill = _lock_bill(bill_id)
     parent = lock_parent(parent_code)
     if parent is None:
-        raise NotFound(detail=f"No bag {parent_code}.")
+        raise NotFound(detail=_("No bag %(parent_code)s.") % {"parent_code": parent_code})
     place = _place_of(parent)
     if place is not None and place[0] == bill.pk:
         return BillParentResult(bill=bill, parent=parent, duplicate=True)
     if parent.kind != BagKind.PARENT:
-        raise BillRefused("is_child", f"{parent_code} is a child bag; only parent bags go on a bill.")
+        raise BillRefused("is_child", _("%(code)s is a child bag; only parent bags go on a bill.") % {"code": parent_code})
     _refuse_if_completed(bill)
     if place is not None:
-        raise BillRefused("already_billed", f"{parent_code} is already on bill {place[1]}.", current_bill=place[1])
+        raise BillRefused("already_billed", _("%(code)s is already on bill %(bill_id)s.") % {"code": parent_code, "bill_id": place[1]},
+                          current_bill=place[1])
     if bill.parent_count >= bill.capacity:
-        raise BillRefused("bill_full", f"Bill {bill.bill_id} is full ({bill.capacity} parents).")
+        raise BillRefused("bill_full", _("Bill %(bill_id)s is full (%(capacity)s parents).") % {"bill_id": bill.bill_id, "capacity": bill.capacity})
     sql.insert(BillBag, [{"bill_id": bill.pk, "parent_id": parent.pk, "added_by_id": user.pk,
                           "created_at": timezone.now()}])
     set_parent_count(bill, bill.parent_count + 1, actor=user)
@@ -254,7 +257,7 @@ def bill_remove_parent(*, user: User, bill_id: str, parent_qr: str) -> Bill:
     bill = _lock_bill(bill_id)
     place = BillBag.objects.filter(bill=bill, parent__qr_id=parent_code).first()
     if place is None:
-        raise NotFound(detail=f"{parent_code} is not on bill {bill.bill_id}.")
+        raise NotFound(detail=_("%(code)s is not on bill %(bill_id)s.") % {"code": parent_code, "bill_id": bill.bill_id})
     _refuse_if_completed(bill)
     place.delete()
     set_parent_count(bill, bill.parent_count - 1, actor=user)
@@ -272,7 +275,8 @@ def bill_complete(*, user: User, bill_id: str) -> Bill:
     _refuse_if_completed(bill)
     if bill.parent_count != bill.capacity:
         raise BillRefused(
-            "bill_incomplete", f"Bill {bill.bill_id} has {bill.parent_count} of {bill.capacity} parents."
+            "bill_incomplete", _("Bill %(bill_id)s has %(count)s of %(capacity)s parents.")
+            % {"bill_id": bill.bill_id, "count": bill.parent_count, "capacity": bill.capacity}
         )
     set_frozen(_lock_parents(bill), True)
     before = bill_snapshot(bill)
@@ -293,7 +297,7 @@ def bill_reopen(*, user: User, bill_id: str) -> Bill:
     require(user, "bill.manage")
     bill = _lock_bill(bill_id)
     if not bill.is_completed:
-        raise BillRefused("bill_not_completed", f"Bill {bill.bill_id} is not completed.")
+        raise BillRefused("bill_not_completed", _("Bill %(bill_id)s is not completed.") % {"bill_id": bill.bill_id})
     set_frozen(_lock_parents(bill), False)
     before = bill_snapshot(bill)
     bill.status = BillStatus.IN_PROGRESS if bill.parent_count else BillStatus.NEW

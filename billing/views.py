@@ -69,7 +69,7 @@ def bill_create(request):
         except ServiceError as exc:
             errors = {"bill_id": [exc.detail]}
         else:
-            messages.success(request, f"Bill {bill.bill_id} created: scan its parent bags.")
+            messages.success(request, gettext("Bill %(bill_id)s created: scan its parent bags.") % {"bill_id": bill.bill_id})
             return redirect("bill-detail", bill_id=bill.bill_id)
     return render(request, "pages/bill_form.html", {
         "values": values, "errors": errors, "max_capacity": settings.BILL_CAPACITY_CREATE_MAX,
@@ -161,14 +161,14 @@ def bill_action(request, bill_id: str, action: str):
     try:
         if action == "complete":
             services.bill_complete(user=request.user, bill_id=bill_id)
-            messages.success(request, "Bill completed.")
+            messages.success(request, gettext("Bill completed."))
         elif action == "reopen":
             services.bill_reopen(user=request.user, bill_id=bill_id)
-            messages.success(request, "Bill reopened.")
+            messages.success(request, gettext("Bill reopened."))
         elif action == "remove":
             code = request.POST.get("qr_id", "")
             services.bill_remove_parent(user=request.user, bill_id=bill_id, parent_qr=code)
-            messages.success(request, f"{code} taken off the bill.")
+            messages.success(request, gettext("%(code)s taken off the bill.") % {"code": code})
     except ServiceError as exc:
         messages.error(request, exc.detail)
     return redirect("bill-detail", bill_id=normalize_code(bill_id))

@@ -5,14 +5,15 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import DispatchArea, User
 from bags.models import Bag
 
 
 class ScanKind(models.TextChoices):
-    PARENT = "parent", "Parent"
-    CHILD = "child", "Child"
+    PARENT = "parent", _("Parent")
+    CHILD = "child", _("Child")
 
 
 class Scan(models.Model):

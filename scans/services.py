@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit
 from accounts.models import DispatchArea, User
@@ -56,12 +57,12 @@ class UndoResult:
 def _area_refusal(user: User, bag: Bag) -> ScanRefused | None:
     """Dispatchers work only in their own area (DESIGN.md rule 7)."""
     if user.is_dispatcher and bag.dispatch_area_id != user.dispatch_area_id:
-        return ScanRefused("area_mismatch", f"Bag {bag.qr_id} belongs to another dispatch area.")
+        return ScanRefused("area_mismatch", _("Bag %(qr_id)s belongs to another dispatch area.") % {"qr_id": bag.qr_id})
     return None
 
 
 def _is_child(code: str) -> ScanRefused:
-    return ScanRefused("is_child", f"{code} is a child bag, not a parent.")
+    return ScanRefused("is_child", _("%(code)s is a child bag, not a parent.") % {"code": code})
 
 
 def _parent_refusal(user: User, parent: Bag) -> ScanRefused | None:
@@ -73,8 +74,8 @@ def _parent_refusal(user: User, parent: Bag) -> ScanRefused | None:
         return _is_child(parent.qr_id)
     refusal = _area_refusal(user, parent)
     if refusal is None and parent.frozen:
-        frozen = frozen_by(parent) or "a completed bill"
-        refusal = ScanRefused("bill_completed", f"Parent {parent.qr_id} is on {frozen}; it cannot change.")
+        frozen = frozen_by(parent) or _("a completed bill")
+        refusal = ScanRefused("bill_completed", _("Parent %(qr_id)s is on %(frozen)s; it cannot change.") % {"qr_id": parent.qr_id, "frozen": frozen})
     return refusal
 
 
@@ -88,7 +89,7 @@ def _locked_parent(code: str) -> Bag:
     representation shows; 404 when there is none."""
     parent = lock_parent(code)
     if parent is None:
-        raise NotFound(detail=f"No parent bag {code}.")
+        raise NotFound(detail=_("No parent bag %(code)s.") % {"code": code})
     return parent
 
 
@@ -221,15 +222,16 @@ def _child_refusal(user: User, child: Bag) -> ScanRefused | None:
     dispatcher is not told which parent of another area holds it (rule 7: they cannot see
     that parent)."""
     if child.kind != BagKind.CHILD:
-        return ScanRefused("is_parent", f"{child.qr_id} is a parent bag, not a child.")
+        return ScanRefused("is_parent", _("%(qr_id)s is a parent bag, not a child.") % {"qr_id": child.qr_id})
     current_parent = _current_parent(child)
     if current_parent is None:
         return None
     if user.is_dispatcher and current_parent.dispatch_area_id != user.dispatch_area_id:
-        return ScanRefused("already_linked", f"{child.qr_id} is already in another parent.", current_parent=None)
+        return ScanRefused("already_linked", _("%(qr_id)s is already in another parent.") % {"qr_id": child.qr_id},
+                           current_parent=None)
     return ScanRefused(
         "already_linked",
-        f"{child.qr_id} is already in parent {current_parent.qr_id}.",
+        _("%(qr_id)s is already in parent %(parent)s.") % {"qr_id": child.qr_id, "parent": current_parent.qr_id},
         current_parent=current_parent.qr_id,
     )
 
@@ -242,7 +244,7 @@ def _scan_children(
     parent, judged in order (see `scan_child` for the order of the checks): the parent and
     the children are locked and read once, then every accepted scan is written."""
     parent = _locked_parent(parent_code)
-    existing = lock_bags(code for code, _ in items)
+    existing = lock_bags(code for code, _scan_id in items)
     unset = object()
     parent_refusal = unset  # judged once, only when a code is not a duplicate
     capacity = settings.PARENT_CAPACITY
@@ -250,7 +252,7 @@ def _scan_children(
     outcomes: list[ChildScanResult | ScanRefused | None] = [None] * len(items)
     accepted: dict[str, int] = {}  # code → index of the item that links it
     duplicates: dict[int, str] = {}  # index → code already in this parent
-    for index, (code, _) in enumerate(items):
+    for index, (code, _scan_id) in enumerate(items):
         child = existing.get(code)
         if code in accepted or (child is not None and _in_parent(child, parent)):
             duplicates[index] = code
@@ -259,7 +261,7 @@ def _scan_children(
             parent_refusal = _parent_refusal(user, parent)
         refusal = parent_refusal or (_child_refusal(user, child) if child is not None else None)
         if refusal is None and count >= capacity:
-            refusal = ScanRefused("capacity_reached", f"Parent {parent_code} is full ({capacity} children).")
+            refusal = ScanRefused("capacity_reached", _("Parent %(parent_code)s is full (%(capacity)s children).") % {"parent_code": parent_code, "capacity": capacity})
         if refusal is not None:
             outcomes[index] = refusal
             continue
@@ -403,8 +405,8 @@ def undo_last_scan(*, user: User, parent_qr: str) -> UndoResult:
     now = timezone.now()
     found = _undo_candidate(user, parent)
     if found is None or found[3] < now - settings.UNDO_WINDOW:
-        raise ScanRefused("nothing_to_undo", f"You have no scan on {parent_code} from the last hour to undo.")
-    scan_pk, scan_id, code, _, created_bag = found
+        raise ScanRefused("nothing_to_undo", _("You have no scan on %(parent_code)s from the last hour to undo.") % {"parent_code": parent_code})
+    scan_pk, scan_id, code, _scanned_at, created_bag = found
     child = lock_bags([code])[code]  # after the parent's lock
     # Every write of the undo but the audit row: one statement (PostgreSQL).
     together = sql.Together()

@@ -8,7 +8,10 @@ import re
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from accounts.pages import page_requires
 from bags.codes import normalize_code
@@ -30,13 +33,13 @@ def scan(request, parent_qr: str | None = None):
         except NotFound:
             code = normalize_code(parent_qr)[:64]
             if re.fullmatch(settings.PARENT_QR_PATTERN, code):
-                messages.error(request, f"No parent bag {code} in your area yet: scan it to start it.")
+                messages.error(request, _("No parent bag %(code)s in your area yet: scan it to start it.") % {"code": code})
             else:
-                messages.error(request, f"{code} is not a parent bag code (like SB12345 or M444-12345). "
-                                        "Scan a parent bag to start.")
+                messages.error(request, _("%(code)s is not a parent bag code (like SB12345 or M444-12345). "
+                                          "Scan a parent bag to start.") % {"code": code})
             return redirect("scan")
         if parent.kind != BagKind.PARENT:
-            messages.error(request, f"{parent.qr_id} is a child bag, not a parent.")
+            messages.error(request, _("%(code)s is a child bag, not a parent.") % {"code": parent.qr_id})
             return redirect("scan")
         children = child_codes(parent)
         frozen = frozen_by(parent) is not None
@@ -48,6 +51,18 @@ def scan(request, parent_qr: str | None = None):
         "parent_pattern": settings.PARENT_QR_PATTERN,
         "my_scans_today": operator_scans_today(request.user),
     })
+
+
+@page_requires("scan")
+@require_GET
+def parent_state(request, parent_qr: str):
+    """What the scan page asks after a parent scan answered with a bill: is the parent frozen
+    by a completed bill (then its children cannot change, and the page says so instead of
+    "scan its children")? Who may: whoever may scan, for a parent they can see (another
+    area's is a 404, as on the API)."""
+    parent = bag_get(user=request.user, qr_id=parent_qr)
+    frozen = frozen_by(parent) if parent.kind == BagKind.PARENT else None
+    return JsonResponse({"qr_id": parent.qr_id, "frozen": frozen is not None, "frozen_by": frozen})
 
 
 SUGGESTIONS = 20

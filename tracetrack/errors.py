@@ -6,6 +6,8 @@ body `{"code", "detail", ...}` or a message. `status` is the HTTP status the API
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 
 class ServiceError(Exception):
     """A request the rules refuse. `extra` holds additional keys of the error body
@@ -13,11 +15,11 @@ class ServiceError(Exception):
 
     status = 409
     default_code = "conflict"
-    default_detail = "The request conflicts with the current state."
+    default_detail = gettext_lazy("The request conflicts with the current state.")
 
     def __init__(self, code: str | None = None, detail: str | None = None, **extra: Any):
         self.code = code or self.default_code
-        self.detail = detail or self.default_detail
+        self.detail = str(detail or self.default_detail)
         self.extra = extra
         super().__init__(f"{self.code}: {self.detail}")
 
@@ -49,7 +51,7 @@ class UserRefused(Refused):
 class NotFound(ServiceError):
     status = 404
     default_code = "not_found"
-    default_detail = "Not found."
+    default_detail = gettext_lazy("Not found.")
 
 
 class InvalidInput(ServiceError):
@@ -57,7 +59,7 @@ class InvalidInput(ServiceError):
 
     status = 400
     default_code = "invalid"
-    default_detail = "The request is not valid."
+    default_detail = gettext_lazy("The request is not valid.")
 
     def __init__(self, errors: dict[str, list[str]], detail: str | None = None):
         first = next(iter(errors.values()))[0] if errors else None
@@ -71,13 +73,13 @@ class InvalidInput(ServiceError):
 class Forbidden(ServiceError):
     status = 403
     default_code = "permission_denied"
-    default_detail = "You do not have permission to do this."
+    default_detail = gettext_lazy("You do not have permission to do this.")
 
 
 class IdempotencyMismatch(ServiceError):
     status = 422
     default_code = "idempotency_mismatch"
-    default_detail = "This scan_id was already used for a different request."
+    default_detail = gettext_lazy("This scan_id was already used for a different request.")
 
 
 def invalid(field: str, message: str) -> InvalidInput:

@@ -75,9 +75,13 @@ MIDDLEWARE = [
     "tracetrack.middleware.InputBoundsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tracetrack.middleware.SessionIdleMiddleware",
+    # The language: the django_language cookie, else Accept-Language (API error details
+    # follow it), else English; a signed-in user's own choice wins (below).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -102,6 +106,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.permissions",
@@ -404,6 +409,12 @@ BILL_RESERVED_IDS = ["SUMMARY"]
 # --- Internationalisation ---------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
+# The pages, the operators' messages and the API's error details speak English and Hindi
+# (locale/hi, compiled .mo files in the repo); machine codes never change.
+LANGUAGES = [("en", "English"), ("hi", "हिन्दी")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Kolkata")
 CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
@@ -435,6 +446,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS

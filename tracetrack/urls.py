@@ -4,6 +4,8 @@ operational endpoints. The kernel names the apps' URL modules; it imports none o
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.i18n import JavaScriptCatalog
 
 from tracetrack import views
 from tracetrack.metrics import metrics_view
@@ -14,6 +16,9 @@ urlpatterns = [
     path("api/v1/", include("tracetrack.api.urls")),
     # Log in / out links of the browsable API (session + CSRF).
     path("api-auth/", include("rest_framework.urls")),
+    # The pages' scripts' strings in the request's language (anyone; the query names the
+    # language, so a cached copy never serves the other one).
+    path("jsi18n/", cache_control(max_age=3600)(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),
     path("metrics", metrics_view, name="metrics"),

@@ -2,6 +2,7 @@
    POST /api/v1/bills/<id>/parents/ with a scan_id, queued while offline. */
 (function () {
   "use strict";
+  var gettext = window.TT.gettext, fmt = window.TT.fmt;
   var root = document.getElementById("bill");
   var input = document.getElementById("code");
   var feedbackEl = document.getElementById("feedback");
@@ -42,8 +43,8 @@
       form.appendChild(hidden);
     });
     var button = document.createElement("button");
-    button.type = "submit"; button.className = "secondary"; button.textContent = "Remove";
-    button.setAttribute("aria-label", "Remove " + code);
+    button.type = "submit"; button.className = "secondary"; button.textContent = gettext("Remove");
+    button.setAttribute("aria-label", fmt(gettext("Remove %(code)s"), { code: code }));
     form.appendChild(button);
     [link, children, document.body.dataset.user || "you", form].forEach(function (content) {
       var cell = content.tagName === "TD" ? content : document.createElement("td");
@@ -67,9 +68,9 @@
       show(data);
       if (answer.status === 201) addRow(code);
       if (!replayed) {
-        if (data.duplicate) say("dup", code + " is already on this bill.");
-        else if (data.parent_count === capacity) say("ok", code + " added. The bill is full: complete it.");
-        else say("ok", code + " added: " + data.parent_count + " / " + capacity);
+        if (data.duplicate) say("dup", fmt(gettext("%(code)s is already on this bill."), { code: code }));
+        else if (data.parent_count === capacity) say("ok", fmt(gettext("%(code)s added. The bill is full: complete it."), { code: code }));
+        else say("ok", fmt(gettext("%(code)s added: %(count)s / %(capacity)s"), { code: code, count: data.parent_count, capacity: capacity }));
       }
     } else {
       say("err", code + ": " + window.TT.explain(answer.status, data));
@@ -86,10 +87,10 @@
     var item = { path: "bills/" + encodeURIComponent(billId) + "/parents/", body: { qr_id: code, scan_id: window.TT.uuid() } };
     queue.send(item).then(function (answer) {
       if (answer.queued && answer.signedOut) {
-        say("err", "Signed out — " + code + " is kept on this device and sent after you ");
+        say("err", fmt(gettext("Signed out — %(code)s is kept on this device and sent after you"), { code: code }) + " ");
         feedbackEl.appendChild(window.TT.loginLink());
-      } else if (answer.queued) say("info", (answer.unreachable ? "Server unreachable: " : "No network: ") + code +
-                                    " saved on this device and will be sent.");
+      } else if (answer.queued) say("info", fmt(answer.unreachable ? gettext("Server unreachable: %(code)s saved on this device and will be sent.")
+                                                     : gettext("No network: %(code)s saved on this device and will be sent."), { code: code }));
       else onAnswer(item, answer, false);
     });
   }
@@ -110,6 +111,7 @@
     camera.start().then(function (ok) { if (!ok) box.hidden = true; });
   });
 
+  window.TT.keyboardToggle(input, document.getElementById("keyboard"));
   window.TT.keepFocus(input);
   queue.flush();
 })();

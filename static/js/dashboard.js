@@ -3,6 +3,7 @@
    a link to log in again, and stops refreshing (it used to put the login page inside). */
 (function () {
   "use strict";
+  var gettext = window.gettext || function (s) { return s; };
   var box = document.getElementById("dashboard");
   var timer = null;
 
@@ -13,10 +14,10 @@
     banner.id = "signed-out";
     banner.className = "banner err";
     banner.setAttribute("role", "alert");
-    banner.appendChild(document.createTextNode("Signed out — "));
+    banner.appendChild(document.createTextNode(gettext("Signed out —") + " "));
     var link = document.createElement("a");
     link.href = "/login/?next=" + encodeURIComponent(window.location.pathname);
-    link.textContent = "log in again";
+    link.textContent = gettext("log in again");
     banner.appendChild(link);
     box.parentNode.insertBefore(banner, box);
   }

@@ -3,6 +3,7 @@
    that parent, so a full shift needs nothing but the scanner. */
 (function () {
   "use strict";
+  var gettext = window.TT.gettext, fmt = window.TT.fmt;
   var root = document.getElementById("scanner");
   var input = document.getElementById("code");
   var feedbackEl = document.getElementById("feedback");
@@ -33,12 +34,12 @@
     state.parent = code;
     state.count = count;
     titleEl.innerHTML = "";
-    titleEl.appendChild(document.createTextNode("Parent "));
+    titleEl.appendChild(document.createTextNode(gettext("Parent") + " "));
     var span = document.createElement("span");
     span.id = "parent-code";
     span.textContent = code;
     titleEl.appendChild(span);
-    labelEl.textContent = "Scan a child bag (or the next parent)";
+    labelEl.textContent = gettext("Scan a child bag (or the next parent)");
     undoButton.disabled = false;
     listEl.innerHTML = "";
     // `children` come in the order they were linked (the API's); each goes on top, so the
@@ -52,7 +53,7 @@
     var li = document.createElement("li");
     li.textContent = code;
     li.dataset.code = code;
-    if (pending) { li.className = "pending"; li.title = "waiting for the network"; }
+    if (pending) { li.className = "pending"; li.title = gettext("waiting for the network"); }
     listEl.insertBefore(li, listEl.firstChild);
   }
 
@@ -75,6 +76,19 @@
     if (myTodayEl && data && data.scan && !data.duplicate) myTodayEl.textContent = String(parseInt(myTodayEl.textContent, 10) + 1);
   }
 
+  /* A parent on a bill may be frozen (its bill completed): then its children cannot change,
+     and the page says so in red instead of "scan its children". */
+  function warnIfFrozen(code) {
+    fetch("/scan/" + encodeURIComponent(code) + "/state/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok && /json/.test(r.headers.get("Content-Type") || "") ? r.json() : null; })
+      .then(function (s) {
+        if (s && s.frozen && state.parent === code) {
+          say("err", fmt(gettext("Parent %(code)s is on %(bill)s: its children cannot change. Scan another parent."),
+                         { code: code, bill: s.frozen_by }));
+        }
+      }, function () {});
+  }
+
   /* What an answer means for the page; `replayed` answers come from the offline queue. */
   function onAnswer(item, answer, replayed) {
     var body = item.body, status = answer.status, data = answer.data || {};
@@ -85,7 +99,9 @@
         if (!replayed) {
           setParent(body.qr_id, data.bag.child_count, []);
           if (data.bag.child_count) loadChildren(body.qr_id);
-          say("ok", (status === 201 ? "New parent " : "Parent ") + body.qr_id + ": scan its children.");
+          if (data.bag.bill) warnIfFrozen(body.qr_id);
+          say("ok", fmt(status === 201 ? gettext("New parent %(code)s: scan its children.")
+                                             : gettext("Parent %(code)s: scan its children."), { code: body.qr_id }));
         }
       } else {
         say("err", body.qr_id + ": " + window.TT.explain(status, data));
@@ -102,9 +118,10 @@
         else if (status === 201) addChild(body.qr_id, false);
       }
       if (replayed) return;
-      if (status === 200) say("dup", body.qr_id + " is already in this parent.");
-      else if (state.count === capacity) say("ok", body.qr_id + " added: parent " + body.parent + " is full (" + capacity + "). Scan the next parent.");
-      else say("ok", body.qr_id + " added: " + state.count + " / " + capacity);
+      if (status === 200) say("dup", fmt(gettext("%(code)s is already in this parent."), { code: body.qr_id }));
+      else if (state.count === capacity) say("ok", fmt(gettext("%(code)s added: parent %(parent)s is full (%(capacity)s). Scan the next parent."),
+                                                     { code: body.qr_id, parent: body.parent, capacity: capacity }));
+      else say("ok", fmt(gettext("%(code)s added: %(count)s / %(capacity)s"), { code: body.qr_id, count: state.count, capacity: capacity }));
     } else {
       if (replayed) removeChild(body.qr_id);
       say("err", body.qr_id + ": " + window.TT.explain(status, data));
@@ -117,7 +134,7 @@
     // "No network…" line gives way to saying the saved scans went.
     if (waiting > 0 && n === 0) {
       if (state.parent) loadChildren(state.parent);
-      if (!refusal && feedbackEl.classList.contains("info")) say("ok", "Back online: the saved scans were sent.");
+      if (!refusal && feedbackEl.classList.contains("info")) say("ok", gettext("Back online: the saved scans were sent."));
     }
     waiting = n;
     window.TT.showPending(pendingEl, n, refusal);
@@ -134,13 +151,13 @@
           if (state.count !== null) { state.count += 1; showCount(); }
         }
         if (answer.signedOut) {
-          say("err", "Signed out — " + body.qr_id + " is kept on this phone and sent after you ");
+          say("err", fmt(gettext("Signed out — %(code)s is kept on this phone and sent after you"), { code: body.qr_id }) + " ");
           feedbackEl.appendChild(window.TT.loginLink());
           feedbackEl.appendChild(document.createTextNode("."));
         } else if (answer.unreachable) {
-          say("info", "Server unreachable: " + body.qr_id + " saved on this phone and will be sent.");
+          say("info", fmt(gettext("Server unreachable: %(code)s saved on this phone and will be sent."), { code: body.qr_id }));
         } else {
-          say("info", "No network: " + body.qr_id + " saved on this phone and will be sent.");
+          say("info", fmt(gettext("No network: %(code)s saved on this phone and will be sent."), { code: body.qr_id }));
         }
         return;
       }
@@ -154,7 +171,7 @@
     if (parentPattern.test(code)) {
       submit("scans/parent/", { qr_id: code, scan_id: window.TT.uuid() });
     } else if (!state.parent) {
-      say("err", code + " is not a parent bag code. Scan the parent first.");
+      say("err", fmt(gettext("%(code)s is not a parent bag code. Scan the parent first."), { code: code }));
     } else {
       submit("scans/child/", { parent: state.parent, qr_id: code, scan_id: window.TT.uuid() });
     }
@@ -171,7 +188,7 @@
   undoButton.addEventListener("click", function () {
     if (!state.parent) return;
     if (queue.items().length || navigator.onLine === false) {
-      say("err", "Undo needs the network (and no scans waiting).");
+      say("err", gettext("Undo needs the network (and no scans waiting)."));
       return;
     }
     window.TT.api(csrf, "scans/undo/", { parent: state.parent }).then(function (answer) {
@@ -179,11 +196,11 @@
         removeChild(answer.data.removed);
         state.count = answer.data.parent.child_count;
         showCount();
-        say("dup", "Removed " + answer.data.removed + ": " + state.count + " / " + capacity);
+        say("dup", fmt(gettext("Removed %(code)s: %(count)s / %(capacity)s"), { code: answer.data.removed, count: state.count, capacity: capacity }));
       } else {
         say("err", window.TT.explain(answer.status, answer.data));
       }
-    }, function () { say("err", "Undo needs the network."); });
+    }, function () { say("err", gettext("Undo needs the network.")); });
   });
 
   var camera = new window.TT.Camera(document.getElementById("video"), document.getElementById("canvas"), csrf,
@@ -201,6 +218,7 @@
     }
   });
 
+  window.TT.keyboardToggle(input, document.getElementById("keyboard"));
   window.TT.keepFocus(input);
   showCount();
   queue.flush();

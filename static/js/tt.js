@@ -4,21 +4,28 @@
 (function () {
   "use strict";
 
+  // The strings of the page in its language (Django's JavaScript catalog, /jsi18n/, loaded
+  // first by base.html); English as written when the catalog is missing.
+  var gettext = window.gettext || function (s) { return s; };
+  function fmt(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  }
+
   var MESSAGES = {
-    capacity_reached: "Parent is full.",
-    already_linked: "Already in another parent",
-    is_parent: "That is a parent bag, not a child bag.",
-    is_child: "That is a child bag, not a parent bag.",
-    bill_completed: "The bill is completed: nothing can change.",
-    area_mismatch: "This bag belongs to another area.",
-    nothing_to_undo: "Nothing to undo (only your scans of the last hour).",
-    not_found: "Not found.",
-    already_billed: "Already on another bill",
-    bill_full: "The bill is full.",
-    rate_limited: "Too fast: wait a moment.",
-    permission_denied: "You may not do this.",
-    not_authenticated: "Your session ended: log in again.",
-    unavailable: "Server unreachable: scans are kept on this phone and sent when it answers again."
+    capacity_reached: gettext("Parent is full."),
+    already_linked: gettext("Already in another parent"),
+    is_parent: gettext("That is a parent bag, not a child bag."),
+    is_child: gettext("That is a child bag, not a parent bag."),
+    bill_completed: gettext("The bill is completed: nothing can change."),
+    area_mismatch: gettext("This bag belongs to another area."),
+    nothing_to_undo: gettext("Nothing to undo (only your scans of the last hour)."),
+    not_found: gettext("Not found."),
+    already_billed: gettext("Already on another bill"),
+    bill_full: gettext("The bill is full."),
+    rate_limited: gettext("Too fast: wait a moment."),
+    permission_denied: gettext("You may not do this."),
+    not_authenticated: gettext("Your session ended: log in again."),
+    unavailable: gettext("Server unreachable: scans are kept on this phone and sent when it answers again.")
   };
 
   function uuid() {
@@ -31,8 +38,8 @@
   }
 
   function explain(status, data) {
-    if (!data) return "Unexpected answer (" + status + ").";
-    var text = MESSAGES[data.code] || data.detail || "Refused.";
+    if (!data) return fmt(gettext("Unexpected answer (%(status)s)."), { status: status });
+    var text = MESSAGES[data.code] || data.detail || gettext("Refused.");
     if (data.code === "already_linked" && data.current_parent) text += " " + data.current_parent + ".";
     if (data.code === "already_billed" && data.current_bill) text += " " + data.current_bill + ".";
     if (data.code === "not_found" || data.code === "invalid") text = data.detail || text;
@@ -221,14 +228,15 @@
      session gets a link to log in again (and come back here, where they are sent). */
   function showPending(el, n, stalled) {
     el.hidden = n === 0;
-    el.textContent = n + (n === 1 ? " scan waits" : " scans wait") + " for the network; they will be sent in order.";
+    el.textContent = fmt(n === 1 ? gettext("%(n)s scan waits for the network; it will be sent in order.")
+                                 : gettext("%(n)s scans wait for the network; they will be sent in order."), { n: n });
     if (!stalled) return;
     if (stalled.status === 401) {
-      el.appendChild(document.createTextNode(" Signed out — "));
+      el.appendChild(document.createTextNode(" " + gettext("Signed out —") + " "));
       el.appendChild(loginLink());
-      el.appendChild(document.createTextNode("; they are kept on this device and sent after the login."));
+      el.appendChild(document.createTextNode(gettext("; they are kept on this device and sent after the login.")));
     } else if (stalled.status >= 500) {
-      el.appendChild(document.createTextNode(" Server unreachable — they are kept on this device and sent when it answers again."));
+      el.appendChild(document.createTextNode(" " + gettext("Server unreachable — they are kept on this device and sent when it answers again.")));
     } else {
       el.appendChild(document.createTextNode(" " + explain(stalled.status, stalled.data)));
     }
@@ -238,17 +246,42 @@
     var link = document.createElement("a");
     link.href = "/login/?next=" + encodeURIComponent(location.pathname);
     link.className = "login-again";
-    link.textContent = "log in again";
+    link.textContent = gettext("log in again");
     return link;
   }
 
+  /* Wedge scanners (a hardware scanner that types): "Hide keyboard" keeps the phone's
+     on-screen keyboard down (inputmode=none) while the input keeps the focus and takes what
+     the scanner types. The choice belongs to the device: a cookie (the server renders the
+     page with it, so the keyboard does not flash up on load), read again here because the
+     offline shell may be older than the choice. */
+  var WEDGE_COOKIE = "tt_wedge";
+  function wedgeOn() { return new RegExp("(?:^|; )" + WEDGE_COOKIE + "=1(?:;|$)").test(document.cookie); }
+  function keyboardToggle(input, button) {
+    function apply(wedge) {
+      if (wedge) input.setAttribute("inputmode", "none"); else input.removeAttribute("inputmode");
+      button.setAttribute("aria-pressed", wedge ? "true" : "false");
+    }
+    apply(wedgeOn());
+    button.addEventListener("click", function () {
+      var wedge = !wedgeOn();
+      document.cookie = WEDGE_COOKIE + "=" + (wedge ? "1" : "0") + "; path=/; max-age=31536000; SameSite=Lax" +
+        (location.protocol === "https:" ? "; Secure" : "");
+      apply(wedge);
+      input.blur();  // the keyboard follows the new mode at the next focus
+      input.focus();
+    });
+  }
+
   window.TT = { uuid: uuid, api: api, Queue: Queue, feedback: feedback, keepFocus: keepFocus, explain: explain,
-                showPending: showPending, loginLink: loginLink };
+                showPending: showPending, loginLink: loginLink, gettext: gettext, fmt: fmt,
+                keyboardToggle: keyboardToggle };
 })();
 /* Camera scanning: the browser's BarcodeDetector where it exists (Chrome on Android);
    elsewhere a still frame every ~0.8 s goes to /api/v1/scans/decode/ (zxing-cpp on the server). */
 (function () {
   "use strict";
+  var gettext = window.TT.gettext;
   function Camera(video, canvas, csrf, onCode, onError) {
     this.video = video; this.canvas = canvas; this.csrf = csrf;
     this.onCode = onCode; this.onError = onError;
@@ -258,7 +291,7 @@
   Camera.prototype.start = function () {
     var self = this;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      this.onError("This browser cannot use the camera here.");
+      this.onError(gettext("This browser cannot use the camera here."));
       return Promise.resolve(false);
     }
     return navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false }).then(function (stream) {
@@ -273,7 +306,7 @@
         return true;
       });
     }, function () {
-      self.onError("The camera is not available (permission refused?).");
+      self.onError(gettext("The camera is not available (permission refused?)."));
       return false;
     });
   };

@@ -131,3 +131,20 @@ def test_the_bill_date_hierarchy_offers_only_periods_with_bills_in_local_time(ad
     assert offered(admin_client, "/admin/billing/bill/?created_at__year=2024", "month") == {"1"}
     page = admin_client.get("/admin/billing/bill/?created_at__year=2024&created_at__month=1")
     assert [bill.bill_id for bill in page.context["cl"].result_list] == ["OLD-1"]
+
+
+def test_the_audit_log_date_hierarchy_offers_only_periods_with_entries(admin_client, biller):
+    """Defect 8, for the audit log (the biggest table after scans)."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from accounts.models import AuditLog
+    from billing.services import bill_create
+
+    AuditLog.objects.all().delete()
+    with time_machine.travel(datetime(2020, 3, 4, 6, 0, tzinfo=UTC), tick=False):
+        bill_create(user=biller, bill_id="AUD-1", capacity=1, destination="Agra", vehicle_number="UP 9")
+    assert offered(admin_client, "/admin/accounts/auditlog/", "year") == {"2020"}
+    assert offered(admin_client, "/admin/accounts/auditlog/?timestamp__year=2020", "month") == {"3"}
+    assert offered(admin_client, "/admin/accounts/auditlog/?timestamp__month=3&timestamp__year=2020", "day") == {"4"}

@@ -180,9 +180,10 @@ def phone_factory(request, live_server):
     made: list[Phone] = []
     shots = shot_dir_for(request)
 
-    def make(browser=None, *, permissions=(), subdir: str = "") -> Phone:
+    def make(browser=None, *, permissions=(), subdir: str = "", **options) -> Phone:
+        """`options` go to the browser context (color_scheme, contrast, locale…)."""
         browser = browser or request.getfixturevalue("chromium")
-        context = browser.new_context(**PHONE, base_url=live_server.url)
+        context = browser.new_context(**PHONE, base_url=live_server.url, **options)
         if permissions:
             context.grant_permissions(list(permissions), origin=live_server.url)
         phone = Phone(context, live_server.url, shots / subdir if subdir else shots)

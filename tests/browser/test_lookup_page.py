@@ -22,7 +22,7 @@ def test_lookup_a_child_its_parent_and_prefix_suggestions(phone, dispatcher, oth
     expect(facts.locator("a", has_text="SB00020")).to_be_visible()
     history = page.locator("#history tbody tr")
     expect(history).to_have_count(1)
-    expect(history.first).to_contain_text(f"child {child_code(1, 'LK')} → SB00020")
+    expect(history.first).to_contain_text(f"Child {child_code(1, 'LK')} → SB00020")
     expect(history.first).to_contain_text(dispatcher.username)
 
     with page.expect_navigation():

@@ -12,6 +12,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from psycopg_pool import PoolTimeout
@@ -74,7 +75,7 @@ def error_body(exc: exceptions.APIException) -> tuple[dict, int]:
     code = explicit or code
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(exc.detail)
-        first = next(iter(errors.values()))[0] if errors else "Invalid input."
+        first = next(iter(errors.values()))[0] if errors else _("Invalid input.")
         return with_request_id({"code": code, "detail": first, "errors": errors}), http_status
     if isinstance(exc, exceptions.ParseError):
         detail = str(exc.detail)
@@ -113,11 +114,11 @@ def bad_request(request, exception=None):
     if not _is_api(request):
         return django_bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
-        detail = f"The request body is over the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+        detail = _("The request body is over the limit of %(limit)s bytes.") % {"limit": f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}"}
     elif isinstance(exception, TooManyFieldsSent):
-        detail = f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields."
+        detail = _("The request has more than %(limit)s fields.") % {"limit": f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,}"}
     else:
-        detail = "Bad request."
+        detail = _("Bad request.")
     return JsonResponse(with_request_id({"code": "invalid", "detail": detail, "errors": {"non_field_errors": [detail]}}),
                         status=400)
 
@@ -134,7 +135,7 @@ def json_not_found_under_debug(request, response):
 def not_found(request, exception=None):
     """handler404: JSON under /api/, Django's page elsewhere."""
     if _is_api(request):
-        return JsonResponse(with_request_id({"code": "not_found", "detail": "Not found."}), status=404)
+        return JsonResponse(with_request_id({"code": "not_found", "detail": _("Not found.")}), status=404)
     return page_not_found(request, exception)
 
 
@@ -164,13 +165,13 @@ def server_error(request):
     request_id = request_context.current().request_id or getattr(request, "request_id", "")
     if _database_busy(exc):
         status, code, retry_after = (429 if _is_api(request) else 503), "rate_limited", BUSY_RETRY_AFTER
-        detail = "The server is busy; try again in a moment."
+        detail = _("The server is busy; try again in a moment.")
     elif _database_unavailable(exc):
         status, code, retry_after = 503, "unavailable", settings.DB_UNAVAILABLE_RETRY_AFTER
-        detail = "The database cannot be reached right now; try again in a moment."
+        detail = _("The database cannot be reached right now; try again in a moment.")
     else:
         status, code, retry_after = 500, "server_error", None
-        detail = "Internal error; it has been logged."
+        detail = _("Internal error; it has been logged.")
     if _is_api(request):
         response = JsonResponse({"code": code, "detail": detail, "request_id": request_id}, status=status)
     else:
