@@ -142,7 +142,7 @@ class UserViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "username" in data and data["username"] != target.username:
-            raise exceptions.ValidationError({"username": ["A username cannot be changed."]})
+            raise exceptions.ValidationError({"username": [_("A username cannot be changed.")]})
         changes = {k: data[k] for k in ("email", "role", "dispatch_area", "is_active", "password") if k in data}
         user = services.user_update(actor=request.user, target=target, **changes)
         return Response(UserSerializer(user).data)

@@ -103,7 +103,7 @@ def _apply_role(user: User, role: str, area: DispatchArea | None) -> None:
     """Role decides admin-site access: admins are superusers; billers are staff with the
     Billers group's permissions (see `_sync_groups`); dispatchers have no admin."""
     if role == Role.DISPATCHER and area is None:
-        raise invalid("dispatch_area", "A dispatcher needs a dispatch area.")
+        raise invalid("dispatch_area", _("A dispatcher needs a dispatch area."))
     user.role = role
     user.dispatch_area = area
     user.is_superuser = role == Role.ADMIN

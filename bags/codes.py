@@ -41,15 +41,15 @@ def parse_code(raw, kind: str, *, field: str = "qr_id") -> str:
         raise invalid(field, _("A QR code is required."))
     if kind == BagKind.PARENT:
         if not is_parent_code(code):
-            raise invalid(field, f"{code[:64]!r} is not a parent bag code (SB12345 or M444-12345).")
+            raise invalid(field, _("%(code)s is not a parent bag code (SB12345 or M444-12345).") % {"code": repr(code[:64])})
     elif kind == BagKind.CHILD:
         if not is_child_code(code):
             if is_parent_code(code):
-                raise invalid(field, f"{code!r} is a parent bag code, not a child bag code.")
+                raise invalid(field, _("%(code)s is a parent bag code, not a child bag code.") % {"code": repr(code)})
             if looks_like_parent_code(code):
-                raise invalid(field, f"{code[:64]!r} looks like a mistyped parent code (SB12345 or M444-12345); "
-                                     "it cannot be a child bag. Scan the label again.")
-            raise invalid(field, f"{code[:64]!r} is not a child bag code (4–30 letters, digits or dashes).")
+                raise invalid(field, _("%(code)s looks like a mistyped parent code (SB12345 or M444-12345); "
+                                       "it cannot be a child bag. Scan the label again.") % {"code": repr(code[:64])})
+            raise invalid(field, _("%(code)s is not a child bag code (4–30 letters, digits or dashes).") % {"code": repr(code[:64])})
     else:
         raise invalid("kind", _("Kind must be 'parent' or 'child'."))
     return code

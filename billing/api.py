@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -151,7 +152,7 @@ class BillViewSet(
             try:
                 day = date.fromisoformat(raw)
             except ValueError:
-                raise exceptions.ValidationError({"date": ["Date must be YYYY-MM-DD."]}) from None
+                raise exceptions.ValidationError({"date": [_("Date must be YYYY-MM-DD.")]}) from None
         else:
             day = timezone.localdate()
         summary = bill_day_summary(day=day)

@@ -15,5 +15,5 @@ def parse_bill_id(raw) -> str:
     if not re.fullmatch(settings.BILL_ID_PATTERN, code):
         raise invalid("bill_id", _("Bill id must be 3–50 letters, digits, '_' or '-'."))
     if code in settings.BILL_RESERVED_IDS:
-        raise invalid("bill_id", f"{code} is a reserved word and cannot be a bill id.")
+        raise invalid("bill_id", _("%(code)s is a reserved word and cannot be a bill id.") % {"code": code})
     return code

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
 from scans import services
@@ -69,7 +70,7 @@ def parse(raw, user) -> Item:
     kind = raw.get("kind") if isinstance(raw, dict) else None
     if not isinstance(raw, dict) or kind not in ITEM_INPUTS:
         check = BatchItemInput(data=raw if isinstance(raw, dict) else {})
-        errors = {"non_field_errors": ["An item must be an object."]} if not isinstance(raw, dict) else None
+        errors = {"non_field_errors": [_("An item must be an object.")]} if not isinstance(raw, dict) else None
         check.is_valid()
         return Item(kind="?", invalid=_invalid(errors or check.errors))
     serializer = ITEM_INPUTS[kind](data={key: value for key, value in raw.items() if key != "kind"})

@@ -3,6 +3,7 @@
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 
 class StrictBooleanField(forms.Field):
@@ -16,7 +17,7 @@ class StrictBooleanField(forms.Field):
             return True
         if normalized in ("false", "0", "no"):
             return False
-        raise ValidationError("Enter true or false.")
+        raise ValidationError(_("Enter true or false."))
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):

@@ -1,5 +1,6 @@
 """Cursor pagination: every page costs the same at any depth (no OFFSET)."""
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
 
@@ -22,7 +23,7 @@ class ApiCursorPagination(CursorPagination):
         except ValueError:
             size = 0
         if size < 1:
-            raise exceptions.ValidationError({self.page_size_query_param: ["page_size must be a whole number, 1 or more."]})
+            raise exceptions.ValidationError({self.page_size_query_param: [_("page_size must be a whole number, 1 or more.")]})
         return min(size, self.max_page_size)
 
     def decode_cursor(self, request):
@@ -30,7 +31,7 @@ class ApiCursorPagination(CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
-            raise exceptions.ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
+            raise exceptions.ValidationError({self.cursor_query_param: [_("Invalid cursor.")]}) from None
 
     def get_ordering(self, request, queryset, view):
         return (getattr(view, "cursor_ordering", None) or self.ordering,)
