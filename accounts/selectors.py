@@ -24,14 +24,14 @@ def area_by_code(code: "str | DispatchArea | None", *, field: str = "dispatch_ar
         return None
     area = DispatchArea.objects.filter(code=normalized).first()
     if area is None:
-        raise invalid(field, _("Unknown dispatch area %(normalized)s.") % {"normalized": repr(normalized)})
+        raise invalid(field, _("Unknown dispatch area %(code)s.") % {"code": repr(normalized)})
     return area
 
 
 def user_get(*, username: str) -> User:
     user = User.objects.select_related("dispatch_area").filter(username=username.strip()).first()
     if user is None:
-        raise NotFound(detail=_("No user %(strip)s.") % {"strip": repr(username.strip())})
+        raise NotFound(detail=_("No user %(username)s.") % {"username": repr(username.strip())})
     return user
 
 

@@ -3,8 +3,6 @@ camera), rendered with the parent's state; the JavaScript then calls API v1 (ses
 CSRF) for every scan, so the rules stay in the services. The lookup page: a bag by code
 (exact, with prefix suggestions), its parent or children, its bill and its scan history."""
 
-import re
-
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
@@ -14,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.pages import page_requires
-from bags.codes import normalize_code
+from bags.codes import is_parent_code, normalize_code
 from bags.holders import frozen_by
 from bags.models import BagKind
 from bags.selectors import bag_get, bags_visible_to, child_codes
@@ -32,7 +30,7 @@ def scan(request, parent_qr: str | None = None):
             parent = bag_get(user=request.user, qr_id=parent_qr)
         except NotFound:
             code = normalize_code(parent_qr)[:64]
-            if re.fullmatch(settings.PARENT_QR_PATTERN, code):
+            if is_parent_code(code):
                 messages.error(request, _("No parent bag %(code)s in your area yet: scan it to start it.") % {"code": code})
             else:
                 messages.error(request, _("%(code)s is not a parent bag code (like SB12345 or M444-12345). "

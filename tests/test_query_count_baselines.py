@@ -115,6 +115,7 @@ PAGES = [
     ("accounts", "page / (biller)", "biller", "/"),
     ("scans", "page /scan/", "dispatcher", "/scan/"),
     ("scans", "page /scan/{parent}/", "dispatcher", "/scan/SB00001/"),
+    ("scans", "page /scan/{parent}/state/", "dispatcher", "/scan/SB00001/state/"),
     ("scans", "page /lookup/?q=", "dispatcher", "/lookup/?q=SB00001"),
     ("billing", "page /bills/", "biller", "/bills/"),
     ("billing", "page /bills/{bill_id}/", "biller", "/bills/BILL-1/"),

@@ -64,10 +64,17 @@
     }
   }
 
+  /* A GET with the session; its JSON, or null (an error, no network, a login page instead). */
+  function getJSON(path) {
+    return fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok && /json/.test(r.headers.get("Content-Type") || "") ? r.json() : null; })
+      .catch(function () { return null; });
+  }
+
   function loadChildren(code) {
-    fetch("/api/v1/bags/" + encodeURIComponent(code) + "/", { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (bag) { if (bag && state.parent === code) setParent(code, bag.child_count, bag.children || []); }, function () {});
+    getJSON("/api/v1/bags/" + encodeURIComponent(code) + "/").then(function (bag) {
+      if (bag && state.parent === code) setParent(code, bag.child_count, bag.children || []);
+    });
   }
 
   /* "My scans today": one more for each answer that made a scan (a duplicate child makes none). */
@@ -79,14 +86,12 @@
   /* A parent on a bill may be frozen (its bill completed): then its children cannot change,
      and the page says so in red instead of "scan its children". */
   function warnIfFrozen(code) {
-    fetch("/scan/" + encodeURIComponent(code) + "/state/", { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok && /json/.test(r.headers.get("Content-Type") || "") ? r.json() : null; })
-      .then(function (s) {
-        if (s && s.frozen && state.parent === code) {
-          say("err", fmt(gettext("Parent %(code)s is on %(bill)s: its children cannot change. Scan another parent."),
-                         { code: code, bill: s.frozen_by }));
-        }
-      }, function () {});
+    getJSON("/scan/" + encodeURIComponent(code) + "/state/").then(function (s) {
+      if (s && s.frozen && state.parent === code) {
+        say("err", fmt(gettext("Parent %(code)s is on %(bill)s: its children cannot change. Scan another parent."),
+                       { code: code, bill: s.frozen_by }));
+      }
+    });
   }
 
   /* What an answer means for the page; `replayed` answers come from the offline queue. */

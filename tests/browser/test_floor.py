@@ -70,21 +70,6 @@ def test_a_parent_on_a_completed_bill_is_said_in_red_not_scan_its_children(phone
     expect(feedback).to_have_class("feedback ok")
 
 
-def test_the_state_of_a_parent_is_for_those_who_may_scan_it(client, dispatcher, other_dispatcher, biller):
-    """Everyone may scan (a dispatcher only in their own area, which the 404 keeps)."""
-    fill_parent(dispatcher, "SB00304", 1, prefix="FX")
-    client.force_login(dispatcher)
-    assert client.get("/scan/SB00304/state/").json() == {"qr_id": "SB00304", "frozen": False, "frozen_by": None}
-    assert client.post("/scan/SB00304/state/").status_code == 405
-    client.force_login(other_dispatcher)
-    assert client.get("/scan/SB00304/state/").status_code == 404  # another area's parent
-    client.force_login(biller)
-    assert client.get("/scan/SB00304/state/").json()["frozen"] is False
-    assert client.get("/scan/SB99999/state/").status_code == 404
-    client.logout()
-    assert client.get("/scan/SB00304/state/").status_code == 302
-
-
 def _colours(page, selector: str) -> tuple[str, str]:
     return tuple(page.evaluate(f"""(() => {{ const s = getComputedStyle(document.querySelector({selector!r}));
         return [s.color, s.backgroundColor]; }})()"""))
