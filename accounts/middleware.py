@@ -2,6 +2,8 @@
 
 from django.utils import translation
 
+from tracetrack.middleware import PROBE_PATHS
+
 
 class UserLanguageMiddleware:
     """After LocaleMiddleware and authentication: a signed-in user who chose a language
@@ -12,9 +14,10 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        user = request.user
-        chosen = user.language if user.is_authenticated else ""
-        if chosen and chosen != request.LANGUAGE_CODE:
-            translation.activate(chosen)
-            request.LANGUAGE_CODE = chosen
+        if request.path_info not in PROBE_PATHS:
+            user = request.user
+            chosen = user.language if user.is_authenticated else ""
+            if chosen and chosen != request.LANGUAGE_CODE:
+                translation.activate(chosen)
+                request.LANGUAGE_CODE = chosen
         return self.get_response(request)

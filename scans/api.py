@@ -107,8 +107,10 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
                 dispatch_area=data["dispatch_area"],
             ))
 
+        # Every accepted parent scan (200 or 201) writes its scan-log row under the scan_id.
         return idempotent_response(request, kind="parent", scan_id=data.get("scan_id"), action="scan.parent",
-                                   params=request_fields(data), produce=produce)
+                                   params=request_fields(data), produce=produce,
+                                   writes_holder=lambda status: status in (200, 201))
 
     @extend_schema(
         request=ChildScanInput,
@@ -127,8 +129,10 @@ class ScanViewSet(StaleReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSe
                 user=request.user, parent_qr=data["parent"], qr_id=data["qr_id"], scan_id=data.get("scan_id")
             ))
 
+        # A new link (201) writes its scan-log row under the scan_id; a duplicate (200) none.
         return idempotent_response(request, kind="child", scan_id=data.get("scan_id"), action="scan.child",
-                                   params=request_fields(data), produce=produce)
+                                   params=request_fields(data), produce=produce,
+                                   writes_holder=lambda status: status == 201)
 
     @extend_schema(
         request=UndoInput,

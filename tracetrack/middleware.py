@@ -22,6 +22,10 @@ from tracetrack.db import replicas
 from tracetrack.net import client_ip, from_trusted_proxy
 
 logger = logging.getLogger("tracetrack.request")
+# The probes (liveness, readiness, metrics) answer no text and are nobody's activity: no
+# middleware reads the session or the user for them (the cache, or the database behind it),
+# whatever cookie the caller sends, so that `/health/` stays the process alone.
+PROBE_PATHS = frozenset({"/health/", "/ready/", "/metrics"})
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 # A request id from a trusted proxy is kept when it is a bounded token; else we make one.
@@ -219,6 +223,8 @@ class SessionIdleMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if request.path_info in PROBE_PATHS:
+            return response  # a probe is no activity of the user's, and reads no session
         session = getattr(request, "session", None)
         user = getattr(request, "user", None)
         # Only a logged-in session that exists already: an anonymous request, or one with a

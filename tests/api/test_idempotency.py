@@ -198,3 +198,39 @@ def test_a_bill_add_replays_byte_for_byte(api, biller, dispatcher):
     from billing.models import Bill
 
     assert Bill.objects.get(bill_id="BILL-1").parent_count == 1
+
+
+# --- Issue 16: a new scan looks for no earlier use first ---------------------------------
+
+
+@pytest.mark.parametrize("body,why", [
+    ({"parent": "SB00001", "qr_id": "CH000009"}, "new child: the scan log's insert succeeds, the record's does not"),
+    ({"parent": "SB00001", "qr_id": "CH000000"}, "duplicate: no scan written, the look-up after the service"),
+    ({"parent": "SB00002", "qr_id": "CH000009"}, "refused (no such parent): the look-up after the service"),
+])
+def test_an_id_a_bill_add_used_is_422_on_a_child_scan_and_nothing_stays(api, dispatcher, biller, body, why):
+    from billing.services import bill_create
+
+    bill_create(user=biller, bill_id="BILL-1", capacity=5, destination="D", vehicle_number="V")
+    fill_parent(dispatcher, "SB00001", 1)  # CH000000 inside
+    scan_id = new_scan_id()
+    added = post(api(biller), "bills/BILL-1/parents/", {"qr_id": "SB00001", "scan_id": scan_id})
+    assert added.status_code == 201
+    scans, links, bags = Scan.objects.count(), Link.objects.count(), Bag.objects.count()
+    response = child(api(dispatcher), body["parent"], body["qr_id"], scan_id)
+    assert response.status_code == 422 and response.json()["code"] == "idempotency_mismatch", why
+    assert (Scan.objects.count(), Link.objects.count(), Bag.objects.count()) == (scans, links, bags)
+    assert IdempotencyRecord.objects.get(scan_id=scan_id).action == "bill.add_parent"
+
+
+def test_a_retried_new_child_runs_again_undone_and_answers_the_first_bytes(api, dispatcher):
+    client = api(dispatcher)
+    scan_parent(user=dispatcher, qr_id="SB00001")
+    scan_id = new_scan_id()
+    first = child(client, "SB00001", "CH000001", scan_id)
+    # Meanwhile the child was taken out again (an admin's undo): the retry's service run now
+    # links it anew, then meets the stored record, and all of it is rolled back.
+    Link.objects.filter(child__qr_id="CH000001").delete()
+    again = child(client, "SB00001", "CH000001", scan_id)
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    assert not Link.objects.exists() and Scan.objects.filter(kind="child").count() == 1

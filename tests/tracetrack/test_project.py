@@ -44,6 +44,32 @@ def test_health_does_not_touch_the_database(client):
 
 
 @pytest.mark.django_db
+def test_health_reads_neither_session_nor_user_for_a_signed_in_caller(client, django_user_model):
+    # A caller with a session cookie (the load balancer of a browser-facing proxy, the
+    # bench): the liveness probe must not load the session or the user (issue 18's
+    # UserLanguageMiddleware did), which would make it depend on Redis and cost two round trips.
+    from accounts.models import Role
+
+    user = django_user_model.objects.create_user(username="probe", password=None, role=Role.ADMIN)
+    client.force_login(user)
+    response = client.get("/health/")
+    assert response.status_code == 200
+    timing = response["Server-Timing"]
+    assert 'desc="0 queries"' in timing and 'desc="0 calls"' in timing, timing
+    # Whereas a page does read them (so the check above can fail): the middleware that
+    # refreshes idle sessions marks this one, and it is written back.
+    from tracetrack.middleware import SessionIdleMiddleware
+
+    session = client.session
+    session[SessionIdleMiddleware.KEY] = 0
+    session.save()
+    page = client.get("/scan/")
+    assert page.status_code == 200 and 'desc="0 queries"' not in page["Server-Timing"], page["Server-Timing"]
+    assert client.session[SessionIdleMiddleware.KEY] > 0
+    client.get("/health/")
+
+
+@pytest.mark.django_db
 def test_ready_checks_database_and_cache(client):
     response = client.get("/ready/")
     assert response.status_code == 200

@@ -21,6 +21,16 @@ anything, and a 400 is never stored). Then, in one transaction:
    back, whatever the service did, and the twin's answer is replayed. A twin that is still
    running makes the insert wait for its commit (the primary key), so two twins never both
    apply.
+
+Scans skip step 1 when they can (`writes_holder`, issue 16: a statement less on every scan).
+An accepted scan writes its scan-log row under the id, and that column is unique: the
+insert itself fails on an id the log holds (an IntegrityError: rolled back, then replayed
+or refused as in step 1), and step 3 fails on an id a record holds. So the look-up is made
+only for the answers that wrote no such row — refusals, duplicates, bad input — after the
+service has run: an earlier use found then rolls this request back and is replayed or
+refused, exactly as if it had been found first. A retry thus runs the service once more
+(and undoes it) instead of reading the stored answer at once: retries are rare, new scans
+are not.
 """
 
 import hashlib
@@ -103,30 +113,49 @@ class Raced(Exception):
     """A twin request stored its answer first: undo this one's work."""
 
 
+class _UsedBefore(Exception):
+    """The id was used before: undo this request's work and answer from that use."""
+
+    def __init__(self, earlier: IdempotencyRecord):
+        super().__init__()
+        self.earlier = earlier
+
+
 def idempotent_answer(*, scan_id: uuid.UUID | None, action: str, user, params: dict[str, Any],
-                      produce: Produce) -> Answer:
+                      produce: Produce, writes_holder: Callable[[int], bool] | None = None) -> Answer:
     """The answer to a request with this `scan_id`: the first one's, or the one `produce()`
     makes now (and stores with its change). `params` are the request's fields, validated
     and normalised (codes trimmed and upper-cased), so that a retry spelled differently is
-    still the same request. Without a `scan_id`, simply `produce()`'s answer."""
+    still the same request. Without a `scan_id`, simply `produce()`'s answer.
+
+    `writes_holder(status)`: True when an answer with this status was made by writing a row
+    of a holder (`held_by`) under the `scan_id` — an accepted scan. Given, the earlier use is
+    looked for only after the service, and only for the other answers (module docstring)."""
     if scan_id is None:
         return answer(produce)
     asked = fingerprint(action, user, params)
     try:
         with transaction.atomic():
-            earlier = earlier_uses([scan_id]).get(scan_id)
+            earlier = None if writes_holder is not None else earlier_uses([scan_id]).get(scan_id)
             if earlier is None:
                 first = answer(produce)
+                if writes_holder is not None and not writes_holder(first.status):
+                    earlier = earlier_uses([scan_id]).get(scan_id)
+                    if earlier is not None:
+                        raise _UsedBefore(earlier)
                 if first.status == InvalidInput.status:
                     return first  # bad input is never stored
                 if store([Use(scan_id, action, asked, user, first)]):
                     return first
                 raise Raced
+    except _UsedBefore as used:
+        earlier = used.earlier
     except Raced:
         earlier = earlier_uses([scan_id])[scan_id]
     except IntegrityError:
-        # The service's own insert of this scan_id met a twin's that committed meanwhile:
-        # all of this request is rolled back, and it answers as the twin did.
+        # The service's own insert of this scan_id met a twin's that committed meanwhile, or
+        # an earlier scan's (`writes_holder`): all of this request is rolled back, and it
+        # answers as that use did (or is refused, when it was another request).
         earlier = earlier_uses([scan_id]).get(scan_id)
         if earlier is None:
             raise
@@ -144,7 +173,7 @@ class Use(NamedTuple):
 
 
 def idempotent_response(request, *, kind: str, scan_id: uuid.UUID | None, action: str, params: dict[str, Any],
-                        produce: Produce) -> HttpResponse:
+                        produce: Produce, writes_holder: Callable[[int], bool] | None = None) -> HttpResponse:
     """`idempotent_answer` as the response of an API view: the stored bytes for JSON
     clients, rendered again for the browsable API. Counted in `tracetrack_scans_total`
     under `kind` and the outcome."""
@@ -160,7 +189,7 @@ def idempotent_response(request, *, kind: str, scan_id: uuid.UUID | None, action
         return status, body
 
     status, content, replayed = idempotent_answer(scan_id=scan_id, action=action, user=request.user, params=params,
-                                                  produce=observed)
+                                                  produce=observed, writes_holder=writes_holder)
     metrics.SCANS.labels(kind, "replayed" if replayed else seen.get("outcome", IdempotencyMismatch.default_code)).inc()
     renderer = getattr(request, "accepted_renderer", None)
     if renderer is not None and renderer.format != "json":
