@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, DispatchArea, Role, User
-from tracetrack import metrics
+from tracetrack import metrics, request_context
 from tracetrack.errors import NotFound, invalid
 
 
@@ -53,14 +53,17 @@ SESSION_USER_CHANGED_TTL = 30
 _CHANGED = "changed"
 
 
-def _session_user_key(user_id) -> str:
+def session_user_key(user_id) -> str:
     return f"session-user:{user_id}"
 
 
 def _through_cache(key: str, read: str, kind: type, load):
     """The cached `kind` instance under `key`, else `load()`'s, stored unless a change
-    marker is there (see above); counted in `tracetrack_cache_reads_total` as `read`."""
-    found = cache.get(key)
+    marker is there (see above); counted in `tracetrack_cache_reads_total` as `read`. An
+    entry the request read ahead (with its session: accounts.sessions) is used as read."""
+    found = request_context.prefetched(key)
+    if found is request_context.NOTHING:
+        found = cache.get(key)
     if isinstance(found, kind):
         metrics.CACHE_READS.labels(read, "hit").inc()
         return found
@@ -73,13 +76,13 @@ def _through_cache(key: str, read: str, kind: type, load):
 
 def session_user(user_id) -> User | None:
     """The user a session names, as `ModelBackend.get_user` loads it, through the cache."""
-    return _through_cache(_session_user_key(user_id), "session_user", User,
+    return _through_cache(session_user_key(user_id), "session_user", User,
                           lambda: User.objects.select_related("dispatch_area").filter(pk=user_id).first())
 
 
 def session_user_changed(user_id) -> None:
     """The user was saved or deleted: no request may serve the cached copy any more."""
-    cache.set(_session_user_key(user_id), _CHANGED, SESSION_USER_CHANGED_TTL)
+    cache.set(session_user_key(user_id), _CHANGED, SESSION_USER_CHANGED_TTL)
 
 
 def area_users_changed(area_id) -> None:
@@ -87,7 +90,7 @@ def area_users_changed(area_id) -> None:
     user), show the old code. Two statements and one cache round trip, whatever the count."""
     user_ids = list(User.objects.filter(dispatch_area_id=area_id).values_list("pk", flat=True))
     hashes = ApiToken.objects.filter(user_id__in=user_ids).values_list("key_hash", flat=True)
-    cache.set_many({**{_session_user_key(pk): _CHANGED for pk in user_ids},
+    cache.set_many({**{session_user_key(pk): _CHANGED for pk in user_ids},
                     **{_token_key(key_hash): _CHANGED for key_hash in hashes}}, SESSION_USER_CHANGED_TTL)
 
 

@@ -26,6 +26,7 @@ class RequestContext:
     request_id: str = ""
     request: object = None
     usage: Usage = field(default_factory=Usage)
+    prefetched: dict = field(default_factory=dict)
 
     @property
     def user(self):
@@ -55,3 +56,25 @@ def bind_process(*, request_id: str) -> None:
 
 def current() -> RequestContext:
     return _current.get() or _process
+
+
+# Cache entries read ahead by the request being served (one round trip for several reads,
+# e.g. the session with its user: accounts.sessions), each taken once by the read it was
+# fetched for. Outside a request nothing is kept: a value read ahead there could be taken
+# much later, stale.
+_NOTHING = object()
+
+
+def prefetch(values: dict) -> None:
+    context = _current.get()
+    if context is not None:
+        context.prefetched.update(values)
+
+
+def prefetched(key: str, default=_NOTHING):
+    """The value read ahead under `key` (removed), else `default` (NOTHING)."""
+    context = _current.get()
+    return context.prefetched.pop(key, default) if context is not None else default
+
+
+NOTHING = _NOTHING

@@ -218,8 +218,8 @@ if REDIS_URL:
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     # Sessions read from Redis and written through to the database, so logins survive a
-    # Redis outage.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Redis outage (Django's cached_db, reading the session's user in the same round trip).
+    SESSION_ENGINE = "accounts.sessions"
 else:
     CACHES = {
         "default": {
