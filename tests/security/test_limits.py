@@ -100,3 +100,56 @@ def test_api_calls_are_limited_per_user_and_lifted_after_the_minute(dispatcher, 
         clock.shift(timedelta(seconds=60))
         assert client.get("/api/v1/me/").status_code == 200
     audit("limits: API rate limit at 3000/min per user, lifted after the window", 1, 1)
+
+
+# --- The counting itself (tracetrack.ratelimit): one Lua command per request on Redis ----
+
+
+def _redis_only():
+    from tracetrack.ratelimit import _redis
+
+    if _redis() is None:
+        pytest.skip("needs Redis (set REDIS_URL)")
+
+
+def test_every_limit_of_a_request_is_counted_by_its_weight_with_its_window():
+    _redis_only()
+    import uuid
+
+    from django.core.cache import cache
+
+    from tracetrack.ratelimit import Limit, _redis, hit
+
+    ident = uuid.uuid4().hex
+    limits = [Limit("api", ident, "5/m"), Limit("scan", ident, "3/h")]
+    assert hit(limits, weight=2) is None  # 2 of 5, 2 of 3
+    wait = hit(limits, weight=2)  # 4 of 5, 4 of 3: the hour's window is exceeded
+    assert wait is not None and 60 < wait <= 3600
+    client = _redis()
+    keys = [key.decode() for key in client.keys(cache.make_key(f"rl:*:{ident}:*"))]
+    assert sorted(int(client.get(key)) for key in keys) == [4, 4]
+    assert sorted(client.ttl(key) for key in keys)[0] <= 61 and max(client.ttl(key) for key in keys) > 61
+
+
+def test_the_count_goes_on_when_redis_has_lost_the_script():
+    _redis_only()
+    import uuid
+
+    from tracetrack.ratelimit import Limit, _redis, hit
+
+    ident = uuid.uuid4().hex
+    assert hit([Limit("api", ident, "2/m")]) is None
+    _redis().script_flush()  # as after a restart of Redis
+    assert hit([Limit("api", ident, "2/m")]) is None
+    assert hit([Limit("api", ident, "2/m")]) is not None  # the third of two
+
+
+def test_requests_are_served_when_redis_is_down(monkeypatch):
+    import redis
+
+    from tracetrack import ratelimit
+
+    # Nothing listens on port 1: every command fails to connect.
+    down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    monkeypatch.setattr(ratelimit, "_redis", lambda: down)
+    assert ratelimit.hit([ratelimit.Limit("api", "anyone", "1/m")], weight=5) is None
