@@ -253,13 +253,15 @@ def _scan_children(
     would take its locks out of the code order.)"""
     parent = _locked_parent(parent_code)
     now = timezone.now()
-    inserted: dict[str, Bag] = {}
-    if alone and _parent_refusal(user, parent) is None and parent.child_count < settings.PARENT_CAPACITY:
-        inserted = _insert_children(user, parent, [items[0][0]], now)
-    existing = {} if inserted else lock_bags(code for code, _scan_id in items)
     unset = object()
     parent_refusal = unset  # judged once, only when a code is not a duplicate
     capacity = settings.PARENT_CAPACITY
+    inserted: dict[str, Bag] = {}
+    if alone:
+        parent_refusal = _parent_refusal(user, parent)  # judged here for the shortcut, used below
+        if parent_refusal is None and parent.child_count < capacity:
+            inserted = _insert_children(user, parent, [items[0][0]], now)
+    existing = {} if inserted else lock_bags(code for code, _scan_id in items)
     count = parent.child_count
     outcomes: list[ChildScanResult | ScanRefused | None] = [None] * len(items)
     accepted: dict[str, int] = {}  # code → index of the item that links it
