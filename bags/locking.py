@@ -44,17 +44,17 @@ def _bag(row) -> Bag:
     bag = sql.instance(Bag, row[:_BAG])
     area_code, creator = row[_BAG], row[_BAG + 1]
     if bag.dispatch_area_id is not None:
-        bag.dispatch_area = DispatchArea(id=bag.dispatch_area_id, code=area_code)
+        sql.show(bag, dispatch_area=DispatchArea(id=bag.dispatch_area_id, code=area_code))
     if bag.created_by_id is not None:
-        bag.created_by = User(id=bag.created_by_id, username=creator)
+        sql.show(bag, created_by=User(id=bag.created_by_id, username=creator))
     start = _BAG + 2
     if row[start] is not None:  # linked: the link, and the parent's code and area
         place = sql.instance(Link, row[start:start + _LINK])
-        place.parent = Bag(id=place.parent_id, qr_id=row[start + _LINK], dispatch_area_id=row[start + _LINK + 1])
-        place.child = bag
-        bag.parent_link = place
+        sql.show(place, child=bag, parent=Bag(id=place.parent_id, qr_id=row[start + _LINK],
+                                              dispatch_area_id=row[start + _LINK + 1]))
     else:
-        Bag.parent_link.related.set_cached_value(bag, None)
+        place = None
+    Bag.parent_link.related.set_cached_value(bag, place)
     holders.show(bag, row[start + _LINK + 2:])
     return bag
 

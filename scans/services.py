@@ -96,12 +96,14 @@ def _locked_parent(code: str) -> Bag:
 def _write(rows: list[dict], tally: Tally, together: sql.Together) -> list[Scan]:
     """Write the scan rows (dicts of Scan attnames) and their counts, with the writes already
     in `together`, in one statement; the Scans, with their ids."""
-    for row in rows:
-        tally.scan(Scan(**row))
+    scans = [Scan(**row) for row in rows]
+    for scan in scans:
+        tally.scan(scan)
     tally.apply(into=together)
     sql.insert(Scan, rows, returning=("id",), into=together)
-    ids = together.run()
-    return [Scan(id=pk, **row) for (pk,), row in zip(ids, rows, strict=True)]
+    for (pk,), scan in zip(together.run(), scans, strict=True):
+        scan.id = pk
+    return scans
 
 
 # --- Parent scan ------------------------------------------------------------------------
@@ -131,7 +133,7 @@ def scan_parent(
         inserted = sql.insert(Bag, [row], returning=("id",), ignore_conflicts_on="qr_id")
         if inserted:
             bag = Bag(id=inserted[0][0], **row)
-            bag.dispatch_area, bag.created_by = area, user
+            sql.show(bag, dispatch_area=area, created_by=user)
             holders.show(bag, [None] * len(holders.holders()))  # on nothing yet
             created = True
         else:  # created by a concurrent scan: treat it as existing
@@ -148,7 +150,7 @@ def scan_parent(
         "parent_id": None, "parent_qr": "", "user_id": user.pk, "dispatch_area_id": bag.dispatch_area_id,
         "timestamp": timezone.now(), "undone_at": None, "created_bag": False,
     }], tally, sql.Together())
-    scan.user, scan.dispatch_area = user, (bag.dispatch_area if bag.dispatch_area_id else None)
+    sql.show(scan, user=user, dispatch_area=bag.dispatch_area if bag.dispatch_area_id else None)
     return ParentScanResult(bag=bag, scan=scan, created=created)
 
 
@@ -301,8 +303,8 @@ def _scan_children(
     ], tally, together)
     linking_scans = {scan.qr_id: scan for scan in scans}
     for scan in scans:
-        scan.bag = created.get(scan.qr_id) or existing[scan.qr_id]
-        scan.parent, scan.user, scan.dispatch_area = parent, user, area
+        sql.show(scan, bag=created.get(scan.qr_id) or existing[scan.qr_id], parent=parent, user=user,
+                 dispatch_area=area)
         outcomes[accepted[scan.qr_id]] = ChildScanResult(
             child=scan.bag, parent=parent, scan=scan, duplicate=False, created=scan.created_bag
         )
@@ -363,7 +365,7 @@ def _insert_children(user, parent, codes: list[str], now) -> dict[str, Bag]:
     created: dict[str, Bag] = {}
     for pk, code in sql.insert(Bag, list(rows.values()), returning=("id", "qr_id"), ignore_conflicts_on="qr_id"):
         created[code] = bag = Bag(id=pk, **rows[code])
-        bag.dispatch_area, bag.created_by = area, user
+        sql.show(bag, dispatch_area=area, created_by=user)
     return created
 
 
@@ -385,8 +387,9 @@ def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], ta
     children = [*created.values(), *relinked]
     sql.insert(Link, [{"parent_id": parent.pk, "child_id": child.pk, "created_at": now} for child in children],
                into=together)
-    for child in children:
-        child.parent_link = Link(parent=parent, child=child, created_at=now)  # the child's representation
+    for child in children:  # the child's representation
+        link = sql.show(Link(parent_id=parent.pk, child_id=child.pk, created_at=now), parent=parent, child=child)
+        Bag.parent_link.related.set_cached_value(child, link)
 
 
 def _linking_scans(parent: Bag, children: list[Bag]) -> dict[str, Scan]:

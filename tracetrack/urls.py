@@ -11,9 +11,11 @@ from tracetrack import views
 from tracetrack.metrics import metrics_view
 
 urlpatterns = [
+    # API v1 first: Django tries the patterns in order, and the scans arrive there (the
+    # pages' patterns, at the root, would each be tried before it). No page starts with api/.
+    path("api/v1/", include("tracetrack.api.urls")),
     *(path("", include(f"{app}.urls")) for app in ("accounts", "scans", "billing", "reports")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("tracetrack.api.urls")),
     # Log in / out links of the browsable API (session + CSRF).
     path("api-auth/", include("rest_framework.urls")),
     # The pages' scripts' strings in the request's language (anyone; the query names the

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from django.db import connection
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 
@@ -57,6 +57,56 @@ def aware(value: Any) -> Any:
     return value
 
 
+def _db():
+    """This thread's default connection itself: `django.db.connection` is a proxy that
+    finds it again on every attribute read, and a scan's statements read it dozens of
+    times (preparing each value)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+# Fields whose preparation leaves a plain value of this type as it is (get_db_prep_save
+# returns it unchanged on both databases): such values skip the field's three calls.
+_PLAIN = {**dict.fromkeys(("CharField", "TextField", "SlugField", "EmailField"), str),
+          **dict.fromkeys(("IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField",
+                           "PositiveBigIntegerField", "PositiveSmallIntegerField", "AutoField", "BigAutoField",
+                           "SmallAutoField"), int),
+          "BooleanField": bool}
+
+
+@lru_cache(maxsize=1024)
+def _plain(field: Field) -> type | None:
+    """The type of value `field` stores untouched (a foreign key: its target's), or None."""
+    target = getattr(field, "target_field", None) if field.is_relation else field
+    if target is None or getattr(target, "is_relation", False):
+        return None
+    plain = _PLAIN.get(target.get_internal_type())
+    # Only the fields' own classes: a subclass may prepare values its own way.
+    return plain if type(target).__module__ == "django.db.models.fields" else None
+
+
+def prepare(fields: Sequence[Field], values: Iterable[Any], db) -> list[Any]:
+    """`values` prepared for their `fields` as the ORM would save them (get_db_prep_save)."""
+    prepared = []
+    for field, value in zip(fields, values, strict=True):
+        plain = _plain(field)
+        if value is None or (plain is not None and (type(value) is plain or (plain is str and isinstance(value, str)))):
+            prepared.append(value)
+        else:
+            prepared.append(field.get_db_prep_save(value, db))
+    return prepared
+
+
+def show(obj: M, **related: Model | None) -> M:
+    """Put the loaded `related` objects (foreign key name → instance, or None) on `obj`,
+    whose `<name>_id` columns already hold their keys: what its representation reads,
+    without the checks an assignment makes (the router, the instance's type), which a
+    scan would pay for each one. Returns `obj`."""
+    fields = obj._meta
+    for name, value in related.items():
+        fields.get_field(name).set_cached_value(obj, value)
+    return obj
+
+
 def instance(model: type[M], values: Sequence[Any]) -> M:
     """A model instance from the values of `columns(model, …)`, as the ORM would load it."""
     return model.from_db(connection.alias, None, [aware(value) for value in values])
@@ -81,8 +131,9 @@ class Together:
     def run(self) -> list[tuple]:
         parts, self.parts = self.parts, []
         rows: list[tuple] = []
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql" and len(parts) > 1:
+        db = _db()
+        with db.cursor() as cursor:
+            if db.vendor == "postgresql" and len(parts) > 1:
                 withs = ", ".join(f"w{index} AS ({sql})" for index, (sql, _, _) in enumerate(parts))
                 read = next((f"SELECT * FROM w{index}" for index, (_, _, returns) in enumerate(parts) if returns),
                             "SELECT 1 WHERE FALSE")
@@ -99,7 +150,7 @@ def _send(sql: str, params: list, into: "Together | None", fetch_rows: bool) -> 
     if into is not None:
         into.add(sql, params, returns=fetch_rows)
         return []
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if fetch_rows else []
 
@@ -115,8 +166,8 @@ def insert(model: type[Model], rows: Sequence[dict[str, Any]], *, returning: Seq
         return []
     names = tuple(rows[0])
     statement, fields = _insert_sql(model, names, len(rows), ignore_conflicts_on, tuple(returning))
-    params = [field.get_db_prep_save(value, connection) for row in rows
-              for field, value in zip(fields, row.values(), strict=True)]
+    db = _db()
+    params = [value for row in rows for value in prepare(fields, row.values(), db)]
     return _send(statement, params, into, bool(returning))
 
 
@@ -142,8 +193,8 @@ def update(model: type[Model], pks: Iterable[Any], *, into: Together | None = No
     if not pks:
         return
     statement, fields, pk = _update_sql(model, tuple(values), len(pks))
-    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]
-    _send(statement, [*params, *(pk.get_db_prep_value(key, connection) for key in pks)], into, False)
+    db = _db()
+    _send(statement, [*prepare(fields, values.values(), db), *prepare([pk] * len(pks), pks, db)], into, False)
 
 
 @lru_cache(maxsize=512)
@@ -159,6 +210,6 @@ def _update_sql(model: type[Model], names: tuple[str, ...], count: int) -> tuple
 
 
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
