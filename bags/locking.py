@@ -54,7 +54,7 @@ def _bag(row) -> Bag:
                                               dispatch_area_id=row[start + _LINK + 1]))
     else:
         place = None
-    Bag.parent_link.related.set_cached_value(bag, place)
+    sql.show(bag, parent_link=place)
     holders.show(bag, row[start + _LINK + 2:])
     return bag
 

@@ -388,8 +388,8 @@ def _link_children(parent: Bag, created: dict[str, Bag], relinked: list[Bag], ta
     sql.insert(Link, [{"parent_id": parent.pk, "child_id": child.pk, "created_at": now} for child in children],
                into=together)
     for child in children:  # the child's representation
-        link = sql.show(Link(parent_id=parent.pk, child_id=child.pk, created_at=now), parent=parent, child=child)
-        Bag.parent_link.related.set_cached_value(child, link)
+        sql.show(child, parent_link=sql.show(Link(parent_id=parent.pk, child_id=child.pk, created_at=now),
+                                             parent=parent, child=child))
 
 
 def _linking_scans(parent: Bag, children: list[Bag]) -> dict[str, Scan]:

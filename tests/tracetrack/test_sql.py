@@ -36,10 +36,14 @@ def test_prepare_gives_what_the_orm_saves(model):
     assert sql.prepare([child_count], ["30"], connection) == [30]
 
 
-def test_show_puts_relations_without_assignment():
+def test_show_puts_relations_without_assignment(django_assert_num_queries):
     area = DispatchArea(id=4, code="north")
     bag = sql.show(Bag(qr_id="C1", dispatch_area_id=4, created_by_id=None), dispatch_area=area, created_by=None)
     assert bag.dispatch_area is area and bag.created_by is None
     link = sql.show(Link(parent_id=1, child_id=2), parent=Bag(id=1, qr_id="P1"), child=bag)
     assert link.parent.qr_id == "P1" and link.child is bag
+    assert sql.show(bag, parent_link=link).parent_link is link  # the reverse side of a one-to-one
+    unlinked = sql.show(Bag(id=10**9, qr_id="C2"), parent_link=None)  # saved: without it, a query
+    with django_assert_num_queries(0), pytest.raises(Link.DoesNotExist):  # known to be unlinked: no query
+        unlinked.parent_link  # noqa: B018
     assert sql.show(Scan(kind=ScanKind.CHILD, user_id=3), user=User(id=3, username="op")).user.username == "op"

@@ -97,10 +97,11 @@ def prepare(fields: Sequence[Field], values: Iterable[Any], db) -> list[Any]:
 
 
 def show(obj: M, **related: Model | None) -> M:
-    """Put the loaded `related` objects (foreign key name → instance, or None) on `obj`,
-    whose `<name>_id` columns already hold their keys: what its representation reads,
-    without the checks an assignment makes (the router, the instance's type), which a
-    scan would pay for each one. Returns `obj`."""
+    """Put the loaded `related` objects (relation name → instance, or None) on `obj`: a
+    foreign key whose `<name>_id` column already holds the key, or the reverse side of a
+    one-to-one (a child's `parent_link`). What its representation reads, without the checks
+    an assignment makes (the router, the instance's type), which a scan would pay for each
+    one. Returns `obj`."""
     fields = obj._meta
     for name, value in related.items():
         fields.get_field(name).set_cached_value(obj, value)
