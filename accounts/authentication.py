@@ -1,8 +1,10 @@
 """`Authorization: Bearer <token>` for programs (API tokens hashed at rest)."""
 
 from django.http.request import RawPostDataException
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.authentication import SessionScheme as SpectacularSessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
@@ -74,3 +76,32 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "An API token from POST /api/v1/auth/token/."}
+
+
+def _unwrapped(user):
+    """The real user behind Django's and django-otp's lazy wrappers.
+
+    The middleware leaves `request.user` as a SimpleLazyObject inside a SimpleLazyObject; every attribute read
+    through it costs two proxy hops, and a scan reads the user about fifty times (role, areas, pk, is_active,
+    throttle, permissions). django-otp's wrapper sets `otp_device` and `is_verified` on the real user, so
+    nothing is lost by handing the view the object itself.
+    """
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return user
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication (CSRF enforced as there), giving the view the unwrapped user."""
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        return None if found is None else (_unwrapped(found[0]), found[1])
+
+
+class SessionScheme(SpectacularSessionScheme):
+    # drf-spectacular matches authentication classes exactly, not by subclass: name ours so the schema keeps
+    # its cookieAuth scheme.
+    target_class = "accounts.authentication.SessionAuthentication"
