@@ -1,4 +1,4 @@
-"""`Authorization: Bearer <token>` for programs (API tokens hashed at rest)."""
+"""`Authorization: Bearer <token>` for programs (API tokens hashed at rest), and session authentication for the pages' API calls."""
 
 from django.http.request import RawPostDataException
 from django.utils.functional import LazyObject, empty
