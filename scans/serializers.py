@@ -8,6 +8,7 @@ from bags.serializers import BagCodeField, BagSerializer
 from scans.models import Scan
 from tracetrack.api.formats import api_datetime
 from tracetrack.api.idempotency import ScanIdField
+from tracetrack.api.inputs import InputSerializer
 
 
 class ScanSerializer(serializers.ModelSerializer):
@@ -51,7 +52,7 @@ class ScanSerializer(serializers.ModelSerializer):
         return scan.dispatch_area.code if scan.dispatch_area_id else None
 
 
-class _ScanInput(serializers.Serializer):
+class _ScanInput(InputSerializer):
     scan_id = ScanIdField()
 
 
@@ -69,7 +70,7 @@ class ChildScanInput(_ScanInput):
     qr_id = BagCodeField(BagKind.CHILD)
 
 
-class UndoInput(serializers.Serializer):
+class UndoInput(InputSerializer):
     parent = BagCodeField(BagKind.PARENT)
 
 
