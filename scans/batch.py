@@ -36,7 +36,6 @@ from tracetrack import metrics
 from tracetrack.api.errors import error_body, service_error_body
 from tracetrack.api.idempotency import (
     Answer,
-    Raced,
     Use,
     answer,
     earlier_uses,
@@ -97,7 +96,7 @@ def run(user, raw_items: list) -> list[Answer]:
             # in opposite orders and deadlock.
             with transaction.atomic(), batched_counters():
                 answers, outcomes = _apply(user, items)
-        except (Raced, IntegrityError):
+        except IntegrityError:
             # A twin stored an answer (or wrote a scan) with one of our scan_ids first:
             # everything is rolled back, and the next run replays the twin's answer.
             if attempt == ATTEMPTS - 1:
@@ -141,8 +140,7 @@ def _apply(user, items: list[Item]) -> tuple[list[Answer], list[str]]:
                 used[done.scan_id] = record_of(use)
                 uses.append(use)
         index = positions[-1] + 1
-    if not store(uses):
-        raise Raced
+    store(uses)  # a twin's record there first: IntegrityError, all rolled back (run)
     return answers, outcomes
 
 

@@ -14,6 +14,7 @@ from billing.services import bill_create
 from scans.models import Scan, ScanKind
 from scans.services import scan_parent
 from tests.helpers import child_code
+from tracetrack.models import IdempotencyRecord
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -64,6 +65,18 @@ def test_one_scan_id_replayed_concurrently(live_server, dispatcher):
     assert {status for status, _, _ in answers} == {201}
     assert len({content for _, _, content in answers}) == 1  # the same bytes for everyone
     assert Scan.objects.filter(kind=ScanKind.CHILD).count() == 1 and Link.objects.count() == 1
+
+
+def test_one_refused_scan_id_replayed_concurrently(live_server, dispatcher):
+    """A refusal writes no scan: the twins meet on the idempotency record itself (the
+    statement sent with the COMMIT), and every loser answers the winner's bytes."""
+    scan_id = str(uuid.uuid4())
+    answers = blast(live_server, token(dispatcher),
+                    [("scans/child/", {"parent": "SB09999", "qr_id": "CH000001", "scan_id": scan_id})] * 10)
+    assert {status for status, _, _ in answers} == {404}
+    assert len({content for _, _, content in answers}) == 1  # request_id included: the winner's
+    assert IdempotencyRecord.objects.filter(scan_id=scan_id).count() == 1
+    assert not Bag.objects.filter(qr_id="CH000001").exists()
 
 
 def test_twenty_parents_onto_a_bill_of_five(live_server, dispatcher, biller):

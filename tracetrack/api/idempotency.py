@@ -16,16 +16,17 @@ anything, and a 400 is never stored). Then, in one transaction:
    holds scan ids of its own (`held_by`: the scan log) — found, it is replayed or refused;
 2. the service runs (in this transaction: tracetrack.db.transactions) and its answer is
    rendered;
-3. one statement stores the answer, `INSERT … ON CONFLICT DO NOTHING`. A twin request that
-   committed first in the meantime makes this insert find a row: this transaction is rolled
-   back, whatever the service did, and the twin's answer is replayed. A twin that is still
+3. one statement stores the answer, the transaction's last: on PostgreSQL it travels with
+   the COMMIT (`execute_last`, a round trip less). A twin request that committed first in
+   the meantime makes this insert fail on the primary key: this transaction is rolled back,
+   whatever the service did, and the twin's answer is replayed. A twin that is still
    running makes the insert wait for its commit (the primary key), so two twins never both
    apply.
 
 Scans skip step 1 when they can (`writes_holder`, issue 16: a statement less on every scan).
 An accepted scan writes its scan-log row under the id, and that column is unique: the
 insert itself fails on an id the log holds (an IntegrityError: rolled back, then replayed
-or refused as in step 1), and step 3 fails on an id a record holds. So the look-up is made
+or refused as in step 1), and step 3 fails on an id a record holds, in the same way. So the look-up is made
 only for the answers that wrote no such row — refusals, duplicates, bad input — after the
 service has run: an earlier use found then rolls this request back and is replayed or
 refused, exactly as if it had been found first. A retry thus runs the service once more
@@ -50,6 +51,7 @@ from rest_framework.response import Response
 
 from tracetrack import metrics
 from tracetrack.api.errors import service_error_body
+from tracetrack.db.transactions import execute_last
 from tracetrack.errors import IdempotencyMismatch, InvalidInput, ServiceError
 from tracetrack.models import IdempotencyRecord
 
@@ -109,10 +111,6 @@ def answer(produce: Produce) -> Answer:
     return Answer(status, _JSON.render(body))
 
 
-class Raced(Exception):
-    """A twin request stored its answer first: undo this one's work."""
-
-
 class _UsedBefore(Exception):
     """The id was used before: undo this request's work and answer from that use."""
 
@@ -145,17 +143,15 @@ def idempotent_answer(*, scan_id: uuid.UUID | None, action: str, user, params: d
                         raise _UsedBefore(earlier)
                 if first.status == InvalidInput.status:
                     return first  # bad input is never stored
-                if store([Use(scan_id, action, asked, user, first)]):
-                    return first
-                raise Raced
+                store([Use(scan_id, action, asked, user, first)], last=True)
+                return first
     except _UsedBefore as used:
         earlier = used.earlier
-    except Raced:
-        earlier = earlier_uses([scan_id])[scan_id]
     except IntegrityError:
-        # The service's own insert of this scan_id met a twin's that committed meanwhile, or
-        # an earlier scan's (`writes_holder`): all of this request is rolled back, and it
-        # answers as that use did (or is refused, when it was another request).
+        # The service's own insert of this scan_id, or the record's, met a twin's that
+        # committed meanwhile, or an earlier scan's (`writes_holder`): all of this request is
+        # rolled back, and it answers as that use did (or is refused, when it was another
+        # request).
         earlier = earlier_uses([scan_id]).get(scan_id)
         if earlier is None:
             raise
@@ -248,21 +244,24 @@ def _response(first: Answer) -> dict:
     return {"status": first.status, "content": first.content.decode()}
 
 
-def store(uses: "list[Use]") -> bool:
-    """Insert the records with their answers, in one statement; False when a twin's record
-    is there first for any of them (or arrives while this waits: the primary key makes this
-    wait for the twin's commit) — the caller then rolls its work back."""
+def store(uses: "list[Use]", *, last: bool = False) -> None:
+    """Insert the records with their answers, in one statement. A twin's record there first
+    for any of them (or arriving while this waits: the primary key makes this wait for the
+    twin's commit) fails it with an IntegrityError: the caller's transaction rolls back.
+    `last`: nothing follows in the transaction (`execute_last`: sent with its COMMIT)."""
     if not uses:
-        return True
+        return
     statement, fields = _store_sql(len(uses))
     now = timezone.now()
     params = []
     for use in uses:
         values = (use.scan_id, use.action, use.fingerprint, use.user.pk, now, _response(use.answer))
         params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+    if last:
+        execute_last(statement, params)
+        return
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        return len(cursor.fetchall()) == len(uses)
 
 
 @lru_cache(maxsize=64)
@@ -274,10 +273,7 @@ def _store_sql(count: int) -> tuple[str, list]:
     fields = [meta.get_field(name) for name in names]
     columns = ", ".join(q(field.column) for field in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return (
-        f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)} "
-        f"ON CONFLICT ({q(meta.pk.column)}) DO NOTHING RETURNING {q(meta.pk.column)}"
-    ), fields
+    return f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)}", fields
 
 
 def replay(earlier: IdempotencyRecord, action: str, asked: str) -> Answer:

@@ -7,6 +7,7 @@ from time import monotonic
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base
+from psycopg import ClientCursor
 from psycopg.pq import ConnStatus
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
@@ -77,6 +78,14 @@ class GuardedPool(ConnectionPool):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def client_binding_cursor(self):
+        """A cursor (Django's wrapper: timed, traced, its errors Django's) whose parameters
+        psycopg merges into the statement's text on the client, so that one `execute` may
+        carry several statements (tracetrack.db.transactions.execute_last)."""
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            return self._prepare_cursor(ClientCursor(self.connection))
+
     def get_new_connection(self, conn_params):
         try:
             return super().get_new_connection(conn_params)
