@@ -16,7 +16,14 @@ TABLE = IdempotencyRecord._meta.db_table
 
 def insert_sql():
     return (f"INSERT INTO {TABLE} (scan_id, action, fingerprint, created_at) VALUES (%s, %s, %s, %s)",
-            lambda scan_id: [scan_id, "test", "f" * 64, timezone.now()])
+            lambda scan_id: prepared([scan_id, "test", "f" * 64, timezone.now()]))
+
+
+def prepared(values):
+    """The values as each column's field gives them to the database (a UUID is text on SQLite)."""
+    meta = IdempotencyRecord._meta
+    fields = [meta.get_field(name) for name in ("scan_id", "action", "fingerprint", "created_at")]
+    return [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
 
 
 def seen_elsewhere(scan_id) -> bool:
