@@ -215,9 +215,11 @@ def builds_section(builds: list[dict], settings: dict, floor_run: dict | None, f
         health = figures.get(("health", variant)) or figures.get(("health", "after" if variant != "before" else variant))
         return health["rps"] if health else None
 
-    w(f"## Builds compared: `{before}` (before) and this build (after), same run")
+    w(f"## Builds compared: `{before}` (before) and this build (after), same run (`{builds[0]['config']}`)")
     w("")
     w(f"Each endpoint alone in a closed loop ({builds[0]['users']} users, {builds[0]['duration']} s per run, "
+      f"on `{builds[0]['config']}`, the configuration gunicorn_production.py deploys unless BENCH_BUILDS_WORKERS "
+      "says otherwise; "
       "no think time), on the older build — checked out with `git worktree`, on a database its own code seeded "
       "— and on this one, interleaved so that a drift of the machine touches both alike; logging as deployed "
       "(INFO, with each build's own gunicorn_production.py: gunicorn's access log on in builds before "

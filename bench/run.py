@@ -29,7 +29,8 @@ Stages (BENCH_STAGES, default all, in this order):
              `git worktree`, run on a database seeded by its own code,
              tt_bench_<main>_<sha>) and on this one, interleaved BENCH_BUILDS_REPEAT
              times, and on this one with tracing on (spans to a local OTLP sink) for the
-             endpoints of BENCH_BUILDS_TRACED: per endpoint and build, requests/s, ratio to
+             endpoints of BENCH_BUILDS_TRACED, on the deployed configuration
+             (BENCH_BUILDS_WORKERS): per endpoint and build, requests/s, ratio to
              that build's floor, p50/p95/p99, gunicorn + PostgreSQL CPU ms per request,
              new/old, against issue 16's targets (child scan ≥ 0.30 × floor, ≤ 5.5 ms CPU).
              Logging as deployed (INFO: the request line); scan and API rate limits raised.
@@ -95,6 +96,7 @@ Knobs (environment, defaults in brackets):
   BENCH_BASELINE [e1e4302, the last commit before issue 16, see BASELINE]
   BENCH_BUILDS_ENDPOINTS ["health child parent undo bill_parents"]   BENCH_BUILDS_TRACED ["child"]
   BENCH_BUILDS_REPEAT [2]   BENCH_BUILDS_DURATION [30s]   BENCH_BUILDS_USERS [32]
+  BENCH_BUILDS_WORKERS [gevent:<cores>x1000, gunicorn_production.py's default]
   BENCH_BILL_SIZE [40]: parents per bill in the bill_parents runs (the seed leaves ~1,460
                parents of 1M bags off bills; users × this must stay below that)
   BENCH_PACE_OPERATORS [200]   BENCH_PACE_VIEWERS [40]   BENCH_PACE_DURATION [60s]
@@ -206,6 +208,11 @@ BATCH_USERS = int(env("BENCH_BATCH_USERS", "16"))
 BATCH_DURATION = seconds(env("BENCH_BATCH_DURATION", "30s"))
 BATCH_PARENT = env("BENCH_BATCH_PARENT", "item")
 BATCH_WORKERS = env("BENCH_BATCH_WORKERS", DEPLOYED_WORKERS)
+# The builds' cost per scan, on the server as deployed: on this 2-core machine a child scan
+# costs 4.1 ms of gunicorn + PostgreSQL CPU with 2 sync workers, 4.6 with 3, 5.1 with 4,
+# 5.6 with 5, 5.0 on gevent:2x1000 (issue 16's sweep, 2026-12-06): the count of
+# processes taking turns on the cores is part of the cost, so it is the deployed one's.
+BUILDS_WORKERS = env("BENCH_BUILDS_WORKERS", DEPLOYED_WORKERS)
 LOGINS = int(env("BENCH_LOGINS", "200"))
 LOGINS_SECONDS = seconds(env("BENCH_LOGINS_SECONDS", "60s"))
 LOGINS_OPERATORS = int(env("BENCH_LOGINS_OPERATORS", "100"))
@@ -920,7 +927,8 @@ def main() -> None:
         "capacity_endpoints": CAPACITY_ENDPOINTS, "capacity_users": CAPACITY_USERS,
         "capacity_duration": CAPACITY_DURATION, "scale_users": SCALE_USERS, "scale_duration": SCALE_DURATION,
         "stages": STAGES, "login_rate": LOGIN_RATE, "baseline": BASELINE, "gevent_pool": GEVENT_POOL,
-        "builds_endpoints": BUILDS_ENDPOINTS, "builds_traced": BUILDS_TRACED, "bill_size": int(BILL_SIZE),
+        "builds_endpoints": BUILDS_ENDPOINTS, "builds_traced": BUILDS_TRACED, "builds_workers": BUILDS_WORKERS,
+        "bill_size": int(BILL_SIZE),
         "pace": {"operators": PACE_OPERATORS, "viewers": PACE_VIEWERS, "duration": PACE_DURATION,
                  "scan_wait": PACE_SCAN_WAIT, "view_wait": VIEW_WAIT, "steps": PACE_STEPS, "workers": PACE_WORKERS},
         "batch": {"users": BATCH_USERS, "duration": BATCH_DURATION, "parent": BATCH_PARENT, "workers": BATCH_WORKERS},
@@ -983,7 +991,7 @@ def main() -> None:
                        classes=["CapacityUser"], users=1, duration=LATENCY_DURATION,
                        extra_env=unlimited, locust_env={"BENCH_ENDPOINT": endpoint, "BENCH_UNCACHED": "1"})
     if "builds" in STAGES:
-        builds_stage(config)
+        builds_stage(parse_config(BUILDS_WORKERS))
     if "pace" in STAGES:
         pace_stage()
     if "batch" in STAGES:
