@@ -346,7 +346,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         environ = django_env(db, prefix)
         environ.update({
-            "LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "/dev/null", "GUNICORN_LOGLEVEL": "info",
+            # No GUNICORN_ACCESSLOG: each build's own default, as deployed (on before issue 16's
+            # last step, off since). "/dev/null" did not turn it off: gunicorn's access logger
+            # writes to the console handler of logconfig_dict, whatever its file.
+            "LOG_LEVEL": "WARNING", "GUNICORN_LOGLEVEL": "info",
             "GUNICORN_WORKER_CLASS": config["class"], "GUNICORN_WORKERS": str(config["workers"]),
             "GUNICORN_THREADS": str(config["threads"]), "GUNICORN_WORKER_CONNECTIONS": str(config["connections"]),
             "GUNICORN_BIND": f"127.0.0.1:{self.port}", "DB_POOL_MAX": str(config["pool_max"]),

@@ -1,6 +1,8 @@
 """Tracing (OpenTelemetry) with the in-memory exporter: a child scan's request span, with
 the request id, and its SQL and Redis child spans. Off, it instruments nothing."""
 
+import uuid
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -62,3 +64,22 @@ def test_a_child_scan_has_view_sql_and_redis_spans(spans, dispatcher):
         assert child.context.trace_id == trace_id and child.parent is not None
     statements = " ".join(span.attributes.get("db.statement", "") for span in sql)
     assert "bags_bag" in statements and "FOR UPDATE" in statements
+
+
+@pytest.mark.postgres
+@needs_postgres_and_redis
+@pytest.mark.django_db(transaction=True)
+def test_the_statement_sent_with_the_commit_has_its_span(spans, dispatcher):
+    """A scan with a scan_id stores its answer in the statement that carries the COMMIT
+    (tracetrack.db.transactions.execute_last, a cursor of its own): traced like the rest."""
+    scan_parent(user=dispatcher, qr_id="SB00001")
+    token = token_create(user=dispatcher, name="trace")[1]
+    spans.clear()
+    response = APIClient().post("/api/v1/scans/child/", {"parent": "SB00001", "qr_id": "CH000001",
+                                                         "scan_id": str(uuid.uuid4())},
+                                format="json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 201
+    statements = [span.attributes.get("db.statement", "") for span in spans.get_finished_spans()
+                  if span.attributes.get("db.system") == "postgresql"]
+    last = [statement for statement in statements if "scans_idempotencyrecord" in statement]
+    assert len(last) == 1 and last[0].startswith("INSERT") and last[0].rstrip().endswith("COMMIT"), statements

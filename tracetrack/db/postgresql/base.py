@@ -3,11 +3,12 @@
 Set as the ENGINE of PostgreSQL databases by the settings (DATABASE_URL)."""
 
 import select
+from functools import lru_cache
 from time import monotonic
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base
-from psycopg import ClientCursor
+from psycopg.client_cursor import ClientCursorMixin
 from psycopg.pq import ConnStatus
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
@@ -15,6 +16,16 @@ from tracetrack import metrics
 from tracetrack.db import Breaker, breaker_for
 
 WAIT_STEP = 0.5  # seconds: how often a request waiting for a connection looks at the breaker
+
+
+@lru_cache(maxsize=8)
+def client_binding(factory: type) -> type:
+    """The connection's cursor class (Django's, or OpenTelemetry's traced subclass of it,
+    which spans each statement) binding its parameters on the client, as psycopg's own
+    ClientCursor does: the same mixin in front of the same base."""
+    if issubclass(factory, ClientCursorMixin):
+        return factory
+    return type(f"ClientBinding{factory.__name__}", (ClientCursorMixin, factory), {})
 
 
 def connection_is_dead(conn) -> bool:
@@ -81,10 +92,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def client_binding_cursor(self):
         """A cursor (Django's wrapper: timed, traced, its errors Django's) whose parameters
         psycopg merges into the statement's text on the client, so that one `execute` may
-        carry several statements (tracetrack.db.transactions.execute_last)."""
+        carry several statements (tracetrack.db.transactions.execute_last). Made from the
+        connection's own cursor class, so that a traced connection spans its statements."""
         self.ensure_connection()
         with self.wrap_database_errors:
-            return self._prepare_cursor(ClientCursor(self.connection))
+            return self._prepare_cursor(client_binding(self.connection.cursor_factory)(self.connection))
 
     def get_new_connection(self, conn_params):
         try:
