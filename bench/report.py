@@ -710,7 +710,8 @@ def main() -> None:
           "connections are this server's (application_name), sampled from pg_stat_activity every second; with "
           "the pool they stay at most workers × pool max.")
         w("")
-    elif chosen:
+    elif chosen and (capacity or steps or scale):
+        # Only the stages that run on it name it; the others name their own configuration.
         w(f"## Worker configuration\n\n`{chosen}` (given by BENCH_WORKERS, or a single entry in BENCH_CLASSES).\n")
 
     # --- capacity / floor ------------------------------------------------------------------
