@@ -46,7 +46,7 @@ def test_metrics_add_up_across_two_gunicorn_workers_and_refuse_others(dispatcher
     token = token_create(user=dispatcher, name="metrics")[1]
     with postgres_cluster() as pg:
         url = pg.copy_of_test_database()
-        with gunicorn(_app_env(url), workers=2) as app:
+        with gunicorn({**_app_env(url), "GUNICORN_ACCESSLOG": ""}, workers=2) as app:
             assert len(app.worker_pids()) == 2
 
             def child(i):
@@ -76,7 +76,14 @@ def test_metrics_add_up_across_two_gunicorn_workers_and_refuse_others(dispatcher
             # From an address that is no loopback (this host's other address), without a token.
             other = requests.get(f"{app.url}/metrics", headers={"X-Forwarded-For": "203.0.113.9"}, timeout=10)
             assert other.status_code == 200  # PROXY_COUNT=0: X-Forwarded-For is not believed
-        with gunicorn({**_app_env(url), "PROXY_COUNT": "1"}, workers=1) as proxied:
+
+            # One line per request, the app's: gunicorn's access log is off unless asked for.
+            log = [json.loads(line) for line in app.log_lines() if line.strip()]
+            requests_logged = [line for line in log if line["logger"] == "tracetrack.request"]
+            assert sum(line.get("route") == "/api/v1/scans/child/" for line in requests_logged) == 80
+            assert not [line for line in log if line["logger"] == "gunicorn.access"]
+        # GUNICORN_ACCESSLOG=- asks for gunicorn's access log: JSON too, with the request's id.
+        with gunicorn({**_app_env(url), "PROXY_COUNT": "1", "GUNICORN_ACCESSLOG": "-"}, workers=1) as proxied:
             refused = requests.get(f"{proxied.url}/metrics", headers={"X-Forwarded-For": "203.0.113.9"}, timeout=10)
             assert refused.status_code == 403
             with_token = requests.get(f"{proxied.url}/metrics", timeout=10,
@@ -86,8 +93,11 @@ def test_metrics_add_up_across_two_gunicorn_workers_and_refuse_others(dispatcher
             log = [json.loads(line) for line in proxied.log_lines() if line.strip()]  # every line is JSON
             assert log and all({"time", "level", "logger", "message", "request_id"} <= set(line) for line in log)
             assert all(line["time"].endswith("+00:00") for line in log)
+            request_lines = [line for line in log if line["logger"] == "tracetrack.request"]
+            assert request_lines and request_lines[-1]["status"] == 403 and request_lines[-1]["path"] == "/metrics"
             access = [line for line in log if line["logger"] == "gunicorn.access"]
             assert access and access[-1]["status"] == 403 and access[-1]["request_id"]
+            assert access[-1]["request_id"] == request_lines[-1]["request_id"]
 
 
 def _post_child(app, token, body, timeout=5):
