@@ -90,14 +90,20 @@ def test_metrics_add_up_across_two_gunicorn_workers_and_refuse_others(dispatcher
                                       headers={"X-Forwarded-For": "203.0.113.9", "Authorization": "Bearer nope"})
             assert with_token.status_code == 403
 
-            log = [json.loads(line) for line in proxied.log_lines() if line.strip()]  # every line is JSON
-            assert log and all({"time", "level", "logger", "message", "request_id"} <= set(line) for line in log)
+            request_id = with_token.headers["X-Request-ID"]
+
+            def logged():
+                log = [json.loads(line) for line in proxied.log_lines() if line.strip()]  # every line is JSON
+                access = [line for line in log if line["logger"] == "gunicorn.access"]
+                return log if any(line.get("request_id") == request_id for line in access) else None
+
+            # gunicorn writes its access line after the answer has gone out: wait for it.
+            log = wait_for(logged, timeout=10, what="gunicorn's access line of the last request")
+            assert all({"time", "level", "logger", "message", "request_id"} <= set(line) for line in log)
             assert all(line["time"].endswith("+00:00") for line in log)
-            request_lines = [line for line in log if line["logger"] == "tracetrack.request"]
-            assert request_lines and request_lines[-1]["status"] == 403 and request_lines[-1]["path"] == "/metrics"
-            access = [line for line in log if line["logger"] == "gunicorn.access"]
-            assert access and access[-1]["status"] == 403 and access[-1]["request_id"]
-            assert access[-1]["request_id"] == request_lines[-1]["request_id"]
+            mine = {line["logger"]: line for line in log if line["request_id"] == request_id}
+            assert mine["tracetrack.request"]["status"] == 403 and mine["tracetrack.request"]["path"] == "/metrics"
+            assert mine["gunicorn.access"]["status"] == 403
 
 
 def _post_child(app, token, body, timeout=5):
