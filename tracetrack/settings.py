@@ -213,6 +213,8 @@ if REDIS_URL:
                 "IGNORE_EXCEPTIONS": True,
                 # Each command timed for the request's log line, Server-Timing and metrics.
                 "REDIS_CLIENT_CLASS": "tracetrack.cache.TimedRedis",
+                # hiredis, asking the kernel (not gevent) whether a pooled connection is clean.
+                "PARSER_CLASS": "tracetrack.cache.HiredisParser",
             },
         }
     }
