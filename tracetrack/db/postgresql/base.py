@@ -48,7 +48,7 @@ def wait_gevent(gen, fileno: int):
     """psycopg's wait, as gevent's own: the greenlet sleeps on one I/O watcher of the
     connection's socket until it is ready, then the generator goes on. psycopg's choice
     under gevent (`wait_poll`: a poll object, its watchers, a timeout and a result per wait)
-    costs 92 µs of the worker's CPU per round trip, this 71 (bench/pg_wait.py, 2026-12-07),
+    costs 81–88 µs of the worker's CPU per round trip, this 70 (bench/pg_wait.py, 2026-12-07),
     on each of a child scan's five. The readiness reported is what was waited for: psycopg's
     generators read or flush without blocking, so a side that was not ready costs nothing."""
     try:
