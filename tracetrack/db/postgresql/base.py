@@ -69,7 +69,9 @@ def wait_gevent(gen, fileno: int):
 
 class GeventConnection(psycopg.Connection):
     """A connection whose waits are gevent's own (`wait_gevent`); a wait with a deadline
-    is psycopg's."""
+    is psycopg's. psycopg's wait also cancels the query on Ctrl-C (KeyboardInterrupt in the
+    thread that waits): under gevent a signal is the hub's, and a request greenlet that
+    is stopped gets GreenletExit, which psycopg's wait_poll let through as this does."""
 
     def wait(self, gen, interval=0.1, timeout=None):
         if timeout is not None:
