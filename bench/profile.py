@@ -72,10 +72,12 @@ def main() -> None:
     operator, viewer = Client(), Client()
     operator.force_login(dispatcher)
     viewer.force_login(admin)
-    # A user just made (or saved by the login) leaves a change marker on its cached copy for
-    # SESSION_USER_CHANGED_TTL seconds, during which every request reads the user from the
-    # database (accounts.selectors): the profiled series would time that read, which a
-    # shift's requests do not make. As in the load runs, the copies start out cached.
+    # Any save of a user — its creation, or force_login writing last_login — leaves a change
+    # marker on its cached copy for SESSION_USER_CHANGED_TTL (30) seconds, during which each
+    # of its requests reads the user from the database (accounts.selectors). The whole
+    # profiled series runs inside that window, so it would time a read that an operator's
+    # requests make only in the first 30 s after a login. As in the load runs (measured
+    # after their warm-up), the copies start out cached.
     from django.core.cache import cache
 
     from accounts.selectors import session_user_key
